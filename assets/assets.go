@@ -1,0 +1,11 @@
+// Package assets holds the static files the node serves under /web/: icons
+// and the stylesheet. They are embedded in the cube binary, so a node needs
+// nothing from anywhere else.
+package assets
+
+import "embed"
+
+// FS is the tree of static files; paths are relative (e.g. "cube.css").
+//
+//go:embed *.css *.svg *.png
+var FS embed.FS

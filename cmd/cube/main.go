@@ -1,0 +1,126 @@
+// Command cube is CommunityCube in one binary: `cube run` starts a node; the
+// other verbs administer a node's data directory or talk to a node.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// version is set by the build (-ldflags "-X main.version=...").
+var version = "dev"
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"run", "start a node (web app, API) on a data directory", runNode},
+		{"user", "manage accounts of a data directory: user add, user list", userCmd},
+		{"version", "print the version", func(context.Context, []string) error { printVersion(os.Stdout); return nil }},
+		{"help", "show help for a command", helpCmd},
+	}
+}
+
+// usageError makes main print the command's usage after the message.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := dispatch(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "cube:", err)
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+func dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		usage(os.Stderr)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(os.Stdout)
+		return nil
+	case "-v", "-version", "--version":
+		printVersion(os.Stdout)
+		return nil
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:])
+		}
+	}
+	usage(os.Stderr)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "CommunityCube %s: your private cloud.\n\nUsage: cube COMMAND [flags]\n\nCommands:\n", version)
+	cs := append([]command(nil), commands...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'cube help COMMAND' or 'cube COMMAND -h' for a command's flags.\n")
+}
+
+func helpCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		usage(os.Stdout)
+		return nil
+	}
+	return dispatch(ctx, []string{args[0], "-h"})
+}
+
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "cube %s\n", version)
+}
+
+// newFlags returns a flag set whose usage names the command and its
+// arguments, and which reports errors instead of exiting.
+func newFlags(name, argsUsage, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet("cube "+name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: cube %s %s\n\n%s\n\nFlags:\n", name, argsUsage, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and demands exactly nargs positional arguments (-1: any).
+func parse(fs *flag.FlagSet, args []string, nargs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if nargs >= 0 && fs.NArg() != nargs {
+		fs.Usage()
+		return usageError{fmt.Sprintf("expected %d argument(s), got %d: %s", nargs, fs.NArg(), strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}

@@ -1,0 +1,18 @@
+//go:build js && wasm
+
+// Command cubeweb is the browser half of CommunityCube, compiled to
+// WebAssembly (bin/web/app.wasm). It holds the UI and the browser engine and
+// none of the server: keeping server code out keeps the download small.
+package main
+
+import (
+	"github.com/communitycube/cube/app"
+	"github.com/communitycube/cube/wasm/browser"
+	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+func main() {
+	app.SetBrowser(browser.Browser{})
+	app.Register()
+	goapp.RunWhenOnBrowser()
+}

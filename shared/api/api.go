@@ -1,0 +1,109 @@
+// Package api holds the JSON wire types of the node's HTTP API (/api/v1/...).
+// The browser (wasm), the server and the CLI all compile this package, so a
+// request or response has exactly one definition.
+package api
+
+import "time"
+
+// Prefix is the path under which every API route lives.
+const Prefix = "/api/v1/"
+
+// CSRFHeader carries the session's CSRF token on every state-changing request.
+const CSRFHeader = "X-CSRF-Token"
+
+// SessionCookie is the name of the HttpOnly session cookie.
+const SessionCookie = "cube_session"
+
+// Error is the body of every non-2xx API response: {"error": {...}}.
+// Code is stable and machine-readable; Message is a sentence a person can act on.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Field names the request field the error is about, when there is one.
+	Field string `json:"field,omitempty"`
+	// RetryAfter is set (seconds) when the client may retry later (429, 503).
+	RetryAfter int `json:"retry_after,omitempty"`
+	// Suggestions accompany a weak_password error.
+	Suggestions []string `json:"suggestions,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// ErrorResponse wraps Error on the wire.
+type ErrorResponse struct {
+	Error Error `json:"error"`
+}
+
+// Error codes.
+const (
+	CodeBadJSON          = "bad_json"
+	CodeBadContentType   = "unsupported_media_type"
+	CodeTooLarge         = "request_too_large"
+	CodeNotFound         = "not_found"
+	CodeMethod           = "method_not_allowed"
+	CodeUnauthenticated  = "unauthenticated"
+	CodeForbidden        = "forbidden"
+	CodeCSRF             = "csrf"
+	CodeInvalid          = "invalid"
+	CodeWeakPassword     = "weak_password"
+	CodeBadCredentials   = "bad_credentials"
+	CodeThrottled        = "throttled"
+	CodeSetupClosed      = "setup_closed"
+	CodeSetupNeeded      = "setup_needed"
+	CodeConflict         = "conflict"
+	CodeDiskFull         = "disk_full"
+	CodeBusy             = "busy"
+	CodeInternal         = "internal"
+	CodeAccountDisabled  = "account_disabled"
+	CodeLastAdmin        = "last_admin"
+	CodeWrongOldPassword = "wrong_password"
+)
+
+// User is an account as the API shows it.
+type User struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Admin     bool      `json:"admin"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// State is what GET /api/v1/state returns: everything the app needs to decide
+// which page to show. It never fails for anonymous callers.
+type State struct {
+	SetupNeeded bool   `json:"setup_needed"`
+	User        *User  `json:"user,omitempty"`
+	CSRFToken   string `json:"csrf_token,omitempty"`
+	Version     string `json:"version"`
+}
+
+// SetupRequest creates the first administrator (POST /api/v1/setup).
+type SetupRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// LoginRequest is the body of POST /api/v1/login.
+type LoginRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+}
+
+// ChangePasswordRequest is the body of POST /api/v1/password.
+type ChangePasswordRequest struct {
+	Current string `json:"current"`
+	New     string `json:"new"`
+}
+
+// CreateUserRequest is the body of POST /api/v1/users (administrators only).
+type CreateUserRequest struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Admin    bool   `json:"admin"`
+}
+
+// UpdateUserRequest is the body of PATCH /api/v1/users/{id}; nil fields are left alone.
+type UpdateUserRequest struct {
+	Disabled *bool `json:"disabled,omitempty"`
+	Admin    *bool `json:"admin,omitempty"`
+}
