@@ -10,8 +10,8 @@ import (
 )
 
 // ThrottlePolicy limits password guessing. Each account and each client
-// network gets a number of free failures; after that every further failure
-// blocks that key for Delay, doubling up to MaxDelay. While blocked, even the
+// network gets a number of free failures; the last free one and every
+// further failure block that key for Delay, doubling up to MaxDelay. While blocked, even the
 // right password is refused without being checked, so a blocked attacker
 // learns nothing. A success clears the account's count (not the network's: one
 // valid account must not launder guesses against others).
@@ -112,9 +112,9 @@ func (s *Store) recordFailure(ctx context.Context, key string, free int) error {
 	}
 	failures++
 	var blocked int64
-	if over := failures - int64(free); over > 0 {
+	if over := failures - int64(free); over >= 0 {
 		d := p.Delay
-		for i := int64(1); i < over && d < p.MaxDelay; i++ {
+		for i := int64(0); i < over && d < p.MaxDelay; i++ {
 			d *= 2
 		}
 		if d > p.MaxDelay {

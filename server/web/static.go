@@ -71,7 +71,10 @@ func compressBrotli(b []byte) ([]byte, error) {
 	if _, err := w.Write(b); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), w.Close()
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func compressGzip(b []byte) ([]byte, error) {
