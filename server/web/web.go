@@ -5,11 +5,15 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"html"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +37,7 @@ var registerOnce sync.Once
 type Site struct {
 	static *staticFiles
 	shell  http.Handler
+	appJS  []byte // go-app's loader, patched; see patchedAppJS
 	pages  map[string]bool
 	// Version names this build of the web app; it changes whenever any file
 	// the browser caches changes, which makes the service worker update.
@@ -93,9 +98,61 @@ func newSite(assetFS, distFS fs.FS) (*Site, error) {
 		// real size.
 		h.WasmContentLength = strconv.FormatInt(wasm.size, 10)
 	}
+	appJS, err := patchedAppJS(h)
+	if err != nil {
+		return nil, err
+	}
+	s.appJS = appJS
 	s.shell = compressed(h)
 	return s, nil
 }
+
+// wasmCall is how go-app's loader fetches the wasm: through a wrapper that
+// re-streams the response to show download progress.
+var wasmCall = regexp.MustCompile(`fetchWithProgress\(("[^"]+"), showProgress\)`)
+
+// patchedAppJS returns go-app's loader script changed so that a warm start
+// (the service worker in control, the wasm already on the device) fetches the
+// wasm plainly. Chromium reuses the machine code it compiled earlier only for
+// a response it can tie to the URL; the progress wrapper hides that, and the
+// compile then costs a few hundred milliseconds at every start.
+func patchedAppJS(h *app.Handler) ([]byte, error) {
+	rec := &bufferWriter{header: http.Header{}}
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/app.js", nil))
+	js := rec.body.Bytes()
+	if rec.status != http.StatusOK || !wasmCall.Match(js) {
+		return nil, errors.New("go-app's app.js changed: its wasm fetch was not found, so the warm-start patch cannot apply")
+	}
+	js = wasmCall.ReplaceAll(js, []byte(`cubeFetchWasm($1, showProgress)`))
+	js = append(js, []byte(`
+
+// CommunityCube: on a warm start fetch the wasm plainly so the browser can
+// reuse its compiled code; show download progress only on a cold start.
+function cubeFetchWasm(url, progress) {
+  if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+    return fetch(url);
+  }
+  return fetchWithProgress(url, progress);
+}
+`)...)
+	return js, nil
+}
+
+// bufferWriter captures one response in memory.
+type bufferWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferWriter) WriteHeader(code int) { b.status = code }
 
 // HasBundle reports whether the wasm bundle was built into this binary.
 func (s *Site) HasBundle() bool { _, ok := s.static.files["app.wasm"]; return ok }
@@ -122,6 +179,8 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// A private cloud has nothing for search engines.
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("User-agent: *\nDisallow: /\n"))
+	case p == "/app.js" || p == "/goapp.js":
+		s.serveAppJS(w, r)
 	case goappFiles[p] || s.pages[p]:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -132,6 +191,20 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		notFound(w, r)
 	}
+}
+
+func (s *Site) serveAppJS(w http.ResponseWriter, r *http.Request) {
+	compressed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/javascript")
+		// Like the rest of the shell: revalidate, the service worker caches it.
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("ETag", `"`+s.Version+`"`)
+		if r.Header.Get("If-None-Match") == `"`+s.Version+`"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Write(s.appJS)
+	})).ServeHTTP(w, r)
 }
 
 // SecurityHeaders are set on every response of the node. The CSP allows only
