@@ -31,6 +31,7 @@ func init() {
 		{"run", "start a node (web app, API) on a data directory", runNode},
 		{"user", "manage accounts of a data directory: user add, user list", userCmd},
 		{"tls-init", "make HTTPS certificates so phones on your network can use the node", tlsInit},
+		{"cap", "print the read cap a file would get, without uploading", capCmd},
 		{"version", "print the version", func(context.Context, []string) error { printVersion(os.Stdout); return nil }},
 		{"help", "show help for a command", helpCmd},
 	}
