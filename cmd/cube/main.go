@@ -31,6 +31,8 @@ func init() {
 		{"run", "start a node (web app, API) on a data directory", runNode},
 		{"user", "manage accounts of a data directory: user add, user list", userCmd},
 		{"tls-init", "make HTTPS certificates so phones on your network can use the node", tlsInit},
+		{"create-introducer", "create an introducer node (the grid's meeting point)", createIntroducer},
+		{"create-node", "create a grid node: storage, helper, web", createNode},
 		{"cap", "print the read cap a file would get, without uploading", capCmd},
 		{"version", "print the version", func(context.Context, []string) error { printVersion(os.Stdout); return nil }},
 		{"help", "show help for a command", helpCmd},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"log/slog"
 	"os"
 
@@ -10,9 +9,11 @@ import (
 )
 
 func runNode(ctx context.Context, args []string) error {
-	fs := newFlags("run", "[flags]", "Starts a node: the web app and its API, with state in DATA/cube.db.\nStop it with Ctrl-C (or SIGTERM): it finishes the requests in flight and closes the database.")
+	fs := newFlags("run", "[flags]", "Starts the node in DATA with the roles its node.json sets (a directory without one is an\n"+
+		"all-in-one node: web app on 127.0.0.1:8080, storage, helper and introducer on loopback).\n"+
+		"Stop it with Ctrl-C (or SIGTERM): it finishes the requests in flight and closes the database.")
 	var cfg node.Config
-	fs.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "`host:port` to listen on (0.0.0.0:8080 to reach it from other devices; port 0 picks one)")
+	fs.StringVar(&cfg.Addr, "addr", "", "web app `host:port` (default: node.json's, 127.0.0.1:8080 for a new node; 0.0.0.0:8080 to reach it from other devices; port 0 picks one)")
 	fs.StringVar(&cfg.Data, "data", "./data", "data `directory`")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `file` (PEM)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) for --tls-cert")
@@ -21,15 +22,6 @@ func runNode(ctx context.Context, args []string) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if err := parse(fs, args, 0); err != nil {
 		return err
-	}
-	addrSet := false
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "addr" {
-			addrSet = true
-		}
-	})
-	if cfg.ACMEDomain != "" && !addrSet {
-		cfg.Addr = ":443"
 	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
 	if *logFormat == "json" {

@@ -180,7 +180,7 @@ func (c NodeConfig) Validate() error {
 			return fmt.Errorf("web.addr: %q is not host:port", c.Web.Addr)
 		}
 		if (c.Web.TLSCert == "") != (c.Web.TLSKey == "") {
-			return errors.New("web: tls_cert and tls_key go together")
+			return errors.New("web: tls_cert and tls_key (--tls-cert, --tls-key) go together")
 		}
 	}
 	for _, n := range c.Introducers {

@@ -5,6 +5,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,24 +19,35 @@ import (
 	"github.com/communitycube/cube/server/auth"
 	"github.com/communitycube/cube/server/db"
 	"github.com/communitycube/cube/server/httpapi"
-	"github.com/communitycube/cube/server/web"
+	webapp "github.com/communitycube/cube/server/web"
 	"github.com/communitycube/cube/shared/api"
 	"golang.org/x/crypto/acme/autocert"
 )
 
-// Config is how a node is started.
+// Config is how a node is started: its data directory (whose node.json says
+// which roles run) and overrides from the command line.
 type Config struct {
-	Addr string // host:port to listen on; port 0 picks a free one
 	Data string // the node's directory
 
-	TLSCert, TLSKey string // serve HTTPS with these PEM files
-	ACMEDomain      string // or get a certificate for this public name (Let's Encrypt)
+	// Overrides of node.json's web settings; empty leaves them. Setting
+	// Addr on a node without the web role turns it on.
+	Addr            string
+	TLSCert, TLSKey string
+	ACMEDomain      string
 	ACMEEmail       string
 
 	Version string
 	Log     *slog.Logger
-	// Ready, if set, is called with the node's URL once it accepts connections.
-	Ready func(url string)
+	// Ready, if set, is called once the node accepts connections.
+	Ready func(Running)
+}
+
+// Running describes a started node.
+type Running struct {
+	WebURL   string // "" without the web role
+	GridAddr string // the grid listener's address, "" without one
+	NodeID   string
+	NURLs    RoleNURLs
 }
 
 // DBFile is the database's name inside the data directory.
@@ -51,96 +63,190 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	nc, err := LoadConfig(cfg.Data)
+	if err != nil {
+		return err
+	}
+	cfg.applyTo(&nc)
+	if err := nc.Validate(); err != nil {
+		return err
+	}
 	unlock, err := lockDataDir(cfg.Data)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-
-	database, err := db.Open(ctx, filepath.Join(cfg.Data, DBFile), db.Options{})
+	id, err := LoadOrCreateIdentity(cfg.Data)
 	if err != nil {
 		return err
 	}
-	defer database.Close()
 
-	store := auth.New(database, auth.DefaultHasher())
-	site, err := web.New()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	run := Running{NodeID: id.NodeID()}
+	var tasks []func() error
+
+	if nc.Listen != "" && (nc.Storage != nil || nc.Helper != nil || nc.Introducer != nil) {
+		g, err := newGrid(cfg.Data, nc, id, log)
+		if err != nil {
+			return err
+		}
+		run.GridAddr, run.NURLs = g.ln.Addr().String(), g.nurls
+		tasks = append(tasks, func() error { return g.serve(ctx) })
+	}
+	if nc.Web != nil {
+		w, err := newWeb(ctx, cfg, nc, log)
+		if err != nil {
+			return err
+		}
+		defer w.close()
+		run.WebURL = w.url
+		tasks = append(tasks, func() error { return w.serve(ctx) })
+	}
+	if len(tasks) == 0 {
+		return errors.New("this node has no role: node.json enables none of web, storage, helper, introducer")
+	}
+	if run.WebURL != "" {
+		log.Info("CommunityCube node running", "url", run.WebURL, "data", cfg.Data, "version", cfg.Version)
+	} else {
+		log.Info("CommunityCube node running", "grid", run.GridAddr, "data", cfg.Data, "version", cfg.Version)
+	}
+	if cfg.Ready != nil {
+		cfg.Ready(run)
+	}
+	errc := make(chan error, len(tasks))
+	for _, t := range tasks {
+		go func() { errc <- t() }()
+	}
+	// The first role to stop (an error, or ctx's end) stops the others.
+	first := <-errc
+	cancel()
+	for range tasks[1:] {
+		<-errc
+	}
+	if first != nil && !errors.Is(first, http.ErrServerClosed) {
+		return first
+	}
+	return nil
+}
+
+func (cfg Config) applyTo(nc *NodeConfig) {
+	if cfg.Addr == "" && cfg.TLSCert == "" && cfg.ACMEDomain == "" {
+		return
+	}
+	if nc.Web == nil {
+		nc.Web = &WebConfig{Addr: "127.0.0.1:8080"}
+	}
+	if cfg.Addr != "" {
+		nc.Web.Addr = cfg.Addr
+	}
+	if cfg.TLSCert != "" || cfg.TLSKey != "" {
+		nc.Web.TLSCert, nc.Web.TLSKey = cfg.TLSCert, cfg.TLSKey
+	}
+	if cfg.ACMEDomain != "" {
+		nc.Web.ACMEDomain, nc.Web.ACMEEmail = cfg.ACMEDomain, cfg.ACMEEmail
+		if cfg.Addr == "" {
+			nc.Web.Addr = ":443"
+		}
+	}
+}
+
+// web is the node's web role: the PWA and the JSON API.
+type web struct {
+	log   *slog.Logger
+	db    *sql.DB
+	srv   *http.Server
+	ln    net.Listener
+	url   string
+	store *auth.Store
+}
+
+func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger) (*web, error) {
+	database, err := db.Open(ctx, filepath.Join(cfg.Data, DBFile), db.Options{})
 	if err != nil {
-		return fmt.Errorf("loading the web app: %w", err)
+		return nil, err
+	}
+	w := &web{log: log, db: database}
+	ok := false
+	defer func() {
+		if !ok {
+			database.Close()
+		}
+	}()
+	w.store = auth.New(database, auth.DefaultHasher())
+	site, err := webapp.New()
+	if err != nil {
+		return nil, fmt.Errorf("loading the web app: %w", err)
 	}
 	if !site.HasBundle() {
 		log.Warn("this binary has no web bundle: pages will not start; build with `make build`")
 	}
-	apiHandler := (&httpapi.API{Auth: store, Log: log, Version: cfg.Version}).Handler()
-
+	apiHandler := (&httpapi.API{Auth: w.store, Log: log, Version: cfg.Version}).Handler()
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, apiHandler)
 	mux.Handle("/api/", apiHandler) // unknown API versions get JSON 404s too
 	mux.Handle("/", site)
-
-	srv := &http.Server{
+	w.srv = &http.Server{
 		Handler:           logRequests(log, securityHeaders(mux)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-
+	wc := nc.Web
 	scheme := "http"
 	var tlsConf *tls.Config
 	switch {
-	case cfg.ACMEDomain != "":
+	case wc.ACMEDomain != "":
 		m := &autocert.Manager{
 			Prompt:     autocert.AcceptTOS,
-			HostPolicy: autocert.HostWhitelist(cfg.ACMEDomain),
+			HostPolicy: autocert.HostWhitelist(wc.ACMEDomain),
 			Cache:      autocert.DirCache(filepath.Join(cfg.Data, "acme")),
-			Email:      cfg.ACMEEmail,
+			Email:      wc.ACMEEmail,
 		}
 		tlsConf = m.TLSConfig()
 		scheme = "https"
 		go serveACMEChallenges(ctx, log, m)
-	case cfg.TLSCert != "" || cfg.TLSKey != "":
-		if cfg.TLSCert == "" || cfg.TLSKey == "" {
-			return errors.New("--tls-cert and --tls-key go together")
-		}
-		certs, err := newCertReloader(cfg.TLSCert, cfg.TLSKey)
+	case wc.TLSCert != "":
+		certs, err := newCertReloader(wc.TLSCert, wc.TLSKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tlsConf = &tls.Config{GetCertificate: certs.get, MinVersion: tls.VersionTLS12}
 		scheme = "https"
 	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := net.Listen("tcp", wc.Addr)
 	if err != nil {
-		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("listening on %s: %w", wc.Addr, err)
 	}
 	if tlsConf != nil {
 		ln = tls.NewListener(ln, tlsConf)
 	}
-	url := scheme + "://" + displayAddr(ln.Addr().String(), cfg.ACMEDomain)
-	log.Info("CommunityCube node running", "url", url, "data", cfg.Data, "version", cfg.Version)
-	if cfg.Ready != nil {
-		cfg.Ready(url)
-	}
+	w.ln = ln
+	w.url = scheme + "://" + displayAddr(ln.Addr().String(), wc.ACMEDomain)
+	ok = true
+	return w, nil
+}
 
-	go purgeLoop(ctx, log, store)
-
+func (w *web) serve(ctx context.Context) error {
+	go purgeLoop(ctx, w.log, w.store)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- w.srv.Serve(w.ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	w.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("shutdown: requests were still running", "err", err)
+	if err := w.srv.Shutdown(sctx); err != nil {
+		w.log.Warn("shutdown: requests were still running", "err", err)
 	}
 	return nil
 }
+
+func (w *web) close() { w.db.Close() }
 
 // displayAddr makes the listening address into something a person can open.
 func displayAddr(addr, domain string) string {
@@ -187,7 +293,7 @@ func serveACMEChallenges(ctx context.Context, log *slog.Logger, m *autocert.Mana
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		web.SecurityHeaders(w.Header(), r.TLS != nil)
+		webapp.SecurityHeaders(w.Header(), r.TLS != nil)
 		next.ServeHTTP(w, r)
 	})
 }

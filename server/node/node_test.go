@@ -52,7 +52,7 @@ func start(t *testing.T, cfg Config) *running {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	urls := make(chan string, 1)
-	cfg.Ready = func(u string) { urls <- u }
+	cfg.Ready = func(r Running) { urls <- r.WebURL }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, cfg) }()
@@ -187,7 +187,7 @@ func TestTLS(t *testing.T) {
 	}
 	// Half a TLS configuration is refused with a clear error.
 	err = Run(context.Background(), Config{Addr: "127.0.0.1:0", Data: t.TempDir(), TLSCert: certFile, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err == nil || !strings.Contains(err.Error(), "--tls-key") {
+	if err == nil || !strings.Contains(err.Error(), "tls_key") {
 		t.Fatalf("cert without key: %v", err)
 	}
 }
