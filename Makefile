@@ -11,7 +11,7 @@ DIST    := server/web/dist
 ADDR    ?= 127.0.0.1:8080
 DATA    ?= ./data
 
-.PHONY: build run test test-go test-wasm test-e2e bench bench-go bench-e2e deps go-toolchain chromium node-deps fmt vet clean wasm
+.PHONY: grid build run test test-go test-wasm test-e2e bench bench-go bench-e2e deps go-toolchain chromium node-deps fmt vet clean wasm
 
 build: go-toolchain wasm bin/cube
 
@@ -29,6 +29,10 @@ FORCE:
 
 run: build
 	./bin/cube run --addr $(ADDR) --data $(DATA)
+
+# A demo grid on loopback: introducer, ten storage nodes, a gateway with the web app.
+grid: build
+	scripts/grid.sh
 
 test: deps build vet test-go test-wasm test-e2e
 

@@ -42,11 +42,12 @@ const (
 	PathLogin    = "/login"
 	PathFiles    = "/files"
 	PathAdmin    = "/admin"
+	PathGrid     = "/admin/grid"
 	PathSettings = "/settings"
 )
 
 // Pages lists every routed page path.
-var Pages = []string{PathHome, PathSetup, PathLogin, PathFiles, PathAdmin, PathSettings}
+var Pages = []string{PathHome, PathSetup, PathLogin, PathFiles, PathAdmin, PathGrid, PathSettings}
 
 // Register routes every page. Both binaries call it: the server to prerender,
 // the browser to run.
@@ -56,6 +57,7 @@ func Register() {
 	app.Route(PathLogin, func() app.Composer { return &loginPage{} })
 	app.Route(PathFiles, func() app.Composer { return &filesPage{} })
 	app.Route(PathAdmin, func() app.Composer { return &adminPage{} })
+	app.Route(PathGrid, func() app.Composer { return &gridPage{} })
 	app.Route(PathSettings, func() app.Composer { return &settingsPage{} })
 }
 

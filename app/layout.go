@@ -20,6 +20,7 @@ func layout(s *session, active string, content ...app.UI) app.UI {
 				return app.Nav().Class("mainnav").Aria("label", "Main").Body(
 					navLink(PathFiles, "Files", active),
 					app.If(user.Admin, func() app.UI { return navLink(PathAdmin, "Admin", active) }),
+					app.If(user.Admin, func() app.UI { return navLink(PathGrid, "Grid", active) }),
 					navLink(PathSettings, "Settings", active),
 					app.Button().ID("logout").Class("link").Text("Sign out "+user.Name).OnClick(s.logout),
 				)

@@ -107,3 +107,58 @@ type UpdateUserRequest struct {
 	Disabled *bool `json:"disabled,omitempty"`
 	Admin    *bool `json:"admin,omitempty"`
 }
+
+// GridStatus is what GET /api/v1/grid/status (administrators) and `cube
+// status` show: this node's roles, the servers it knows, and its helper's work.
+type GridStatus struct {
+	NodeID      string             `json:"node_id"`
+	Nickname    string             `json:"nickname,omitempty"`
+	Roles       []string           `json:"roles"`
+	Encoding    Encoding           `json:"encoding"`
+	Introducers []IntroducerStatus `json:"introducers"`
+	Servers     []ServerStatus     `json:"servers"`
+	Storage     *StorageStatus     `json:"storage,omitempty"`
+	Helper      *HelperStatus      `json:"helper,omitempty"`
+}
+
+// Encoding is k-of-n erasure coding with a happiness threshold.
+type Encoding struct {
+	K     int `json:"k"`
+	Happy int `json:"happy"`
+	N     int `json:"n"`
+}
+
+// IntroducerStatus is one introducer this node follows.
+type IntroducerStatus struct {
+	Address     string    `json:"address"` // host:port, never the secret part of the NURL
+	Connected   bool      `json:"connected"`
+	LastContact time.Time `json:"last_contact,omitempty"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+// ServerStatus is one storage server this node knows.
+type ServerStatus struct {
+	NodeID         string    `json:"node_id"`
+	Nickname       string    `json:"nickname,omitempty"`
+	Address        string    `json:"address"`
+	AvailableSpace int64     `json:"available_space"` // bytes, as last announced or measured; -1 unknown
+	Connected      bool      `json:"connected"`
+	LastContact    time.Time `json:"last_contact,omitempty"`
+	LastError      string    `json:"last_error,omitempty"`
+	Self           bool      `json:"self,omitempty"`
+}
+
+// StorageStatus is this node's own storage server.
+type StorageStatus struct {
+	AvailableSpace int64 `json:"available_space"`
+	ReservedSpace  int64 `json:"reserved_space"`
+	ReadOnly       bool  `json:"read_only"`
+}
+
+// HelperStatus is this node's helper's activity.
+type HelperStatus struct {
+	ActiveUploads int   `json:"active_uploads"`
+	StagedBytes   int64 `json:"staged_bytes"`
+	PlacingBytes  int64 `json:"placing_bytes"`
+	Completed     int64 `json:"completed"`
+}

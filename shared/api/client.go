@@ -143,3 +143,10 @@ func (c *Client) UpdateUser(ctx context.Context, id int64, req UpdateUserRequest
 	err := c.Do(ctx, http.MethodPatch, fmt.Sprintf("%susers/%d", Prefix, id), req, &u)
 	return u, err
 }
+
+// GridStatus fetches the grid status (administrators only).
+func (c *Client) GridStatus(ctx context.Context) (GridStatus, error) {
+	var s GridStatus
+	err := c.Do(ctx, http.MethodGet, Prefix+"grid/status", nil, &s)
+	return s, err
+}
