@@ -34,6 +34,10 @@ func init() {
 		{"create-introducer", "create an introducer node (the grid's meeting point)", createIntroducer},
 		{"create-node", "create a grid node: storage, helper, web", createNode},
 		{"cap", "print the read cap a file would get, without uploading", capCmd},
+		{"put", "encrypt a file, store it on the grid, print its read cap", putCmd},
+		{"get", "fetch and verify a file from the grid by its cap", getCmd},
+		{"check", "check (verify, repair, renew leases of) a file on the grid", checkCmd},
+		{"status", "show a running node's grid: servers, introducers, helper", statusCmd},
 		{"version", "print the version", func(context.Context, []string) error { printVersion(os.Stdout); return nil }},
 		{"help", "show help for a command", helpCmd},
 	}

@@ -94,7 +94,9 @@ var DefaultEncoding = Encoding{K: 3, Happy: 7, N: 10, SegmentSize: 128 << 10}
 // DefaultConfig is an all-in-one node: every role, the web app on
 // 127.0.0.1:8080, and the grid on loopback only.
 func DefaultConfig() NodeConfig {
+	host, _ := os.Hostname()
 	return NodeConfig{
+		Nickname:   host,
 		Listen:     "127.0.0.1:0",
 		Web:        &WebConfig{Addr: "127.0.0.1:8080"},
 		Storage:    &StorageConfig{},

@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/communitycube/cube/server/grid/broker"
+	"github.com/communitycube/cube/server/grid/helper"
+	"github.com/communitycube/cube/server/grid/introducer"
 	"github.com/communitycube/cube/server/grid/storage"
 )
 
@@ -40,9 +43,17 @@ type grid struct {
 	host     string // advertised
 	port     uint16
 	storage  *storage.Server
+	backend  *storage.DiskBackend
 	expirer  *storage.LeaseExpirer
 	expEvery time.Duration
 	nurls    RoleNURLs
+
+	introducer *introducer.Server
+	helper     *helper.Service
+	pub        *introducer.Publisher
+	sub        *introducer.Subscriber
+	broker     *broker.Dynamic
+	placer     *placer
 }
 
 func newGrid(dir string, cfg NodeConfig, id *Identity, log *slog.Logger) (*grid, error) {
@@ -61,6 +72,10 @@ func newGrid(dir string, cfg NodeConfig, id *Identity, log *slog.Logger) (*grid,
 			ln.Close()
 			return nil, err
 		}
+	}
+	if err := g.startClientRoles(); err != nil {
+		g.close()
+		return nil, err
 	}
 	g.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such grid service", http.StatusNotFound)
@@ -134,7 +149,7 @@ func (g *grid) startStorage() error {
 	if err != nil {
 		return err
 	}
-	g.storage = srv
+	g.storage, g.backend = srv, backend
 	g.mux.Handle("/storage/v1/", srv)
 	g.nurls.Storage = g.nurl(g.id.TLS.Swissnum)
 	if x := g.cfg.Storage.Expire; x != nil {
@@ -165,6 +180,13 @@ func (g *grid) serve(ctx context.Context) error {
 	if g.expirer != nil {
 		go g.expirer.Run(ctx, g.expEvery)
 	}
+	if g.pub != nil {
+		go g.announce(ctx)
+	}
+	if g.sub != nil {
+		go g.follow(ctx)
+		go g.probe(ctx)
+	}
 	g.log.Info("grid listening", "addr", g.ln.Addr().String(), "advertised", net.JoinHostPort(g.host, strconv.Itoa(int(g.port))))
 	errc := make(chan error, 1)
 	go func() { errc <- g.srv.Serve(tls.NewListener(g.ln, g.srv.TLSConfig)) }()
@@ -174,13 +196,42 @@ func (g *grid) serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	g.log.Info("grid shutting down")
+	// Long polls first: the introducer answers its waiting subscribers at
+	// Close, and our own subscriber stops polling, so Shutdown does not
+	// wait out a 30-second poll.
+	g.closeFollowers()
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	g.srv.Shutdown(sctx)
+	g.close()
+	return nil
+}
+
+func (g *grid) closeFollowers() {
+	if g.sub != nil {
+		g.sub.Close()
+	}
+	if g.pub != nil {
+		g.pub.Close()
+	}
+	if g.introducer != nil {
+		g.introducer.Close()
+	}
+}
+
+// close releases the roles; the listener is closed by Shutdown or here.
+func (g *grid) close() {
+	g.closeFollowers()
+	if g.helper != nil {
+		g.helper.Close()
+	}
+	if g.broker != nil {
+		g.broker.Close()
+	}
 	if g.storage != nil {
 		g.storage.Close()
 	}
-	return nil
+	g.ln.Close()
 }
 
 func (g *grid) writeNURLs() error {

@@ -29,6 +29,9 @@ type Identity struct {
 	HelperSwissnum     string
 	ControlSwissnum    string // for local tools: `cube status`
 	ConvergenceSecret  []byte
+	// LeaseSecret is the master secret of the leases this node's uploads
+	// add; per-server lease secrets derive from it.
+	LeaseSecret []byte
 }
 
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
@@ -69,20 +72,27 @@ func LoadOrCreateIdentity(dir string) (*Identity, error) {
 			return nil, err
 		}
 	}
-	conv, err := loadOrCreateSecret(filepath.Join(pdir, "convergence"), func() (string, error) {
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", err
+	for _, s := range []struct {
+		file string
+		dst  *[]byte
+	}{{"convergence", &id.ConvergenceSecret}, {"lease-secret", &id.LeaseSecret}} {
+		enc, err := loadOrCreateSecret(filepath.Join(pdir, s.file), randomBase32)
+		if err != nil {
+			return nil, err
 		}
-		return b32.EncodeToString(b[:]), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if id.ConvergenceSecret, err = b32.DecodeString(conv); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(pdir, "convergence"), err)
+		if *s.dst, err = b32.DecodeString(enc); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(pdir, s.file), err)
+		}
 	}
 	return id, nil
+}
+
+func randomBase32() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return b32.EncodeToString(b[:]), nil
 }
 
 func loadOrCreateKey(path string) (ed25519.PrivateKey, error) {

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -63,10 +64,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("creating the data directory: %w", err)
 	}
+	_, statErr := os.Stat(filepath.Join(cfg.Data, ConfigFile))
+	firstStart := errors.Is(statErr, fs.ErrNotExist)
 	nc, err := LoadConfig(cfg.Data)
 	if err != nil {
 		return err
 	}
+	saved := nc
 	cfg.applyTo(&nc)
 	if err := nc.Validate(); err != nil {
 		return err
@@ -93,6 +97,14 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		run.GridAddr, run.NURLs = g.ln.Addr().String(), g.nurls
 		tasks = append(tasks, func() error { return g.serve(ctx) })
+		if firstStart {
+			// An all-in-one node keeps the port it got on its first start,
+			// so its NURLs (and any node that learned them) stay valid.
+			saved.Listen = run.GridAddr
+			if err := SaveConfig(cfg.Data, saved); err != nil {
+				return err
+			}
+		}
 	}
 	if nc.Web != nil {
 		w, err := newWeb(ctx, cfg, nc, log)

@@ -328,16 +328,19 @@ func (c *Client) attempt(ctx context.Context, si wire.StorageIndex, r io.ReaderA
 }
 
 // retryable reports whether another attempt may succeed: transport
-// failures, a helper that is busy, restarting or failed to place, and the
-// answers that mean our idea of the session is stale (404, 409, 416), which
-// the next Begin corrects. Invalid requests, size and space limits,
-// integrity failures and a wrong certificate or swissnum are final.
+// failures, a helper that is busy or restarting, and the answers that mean
+// our idea of the session is stale (404, 409, 416), which the next Begin
+// corrects. Invalid requests, size and space limits, integrity failures, a
+// wrong certificate or swissnum are final, and so is a failed placement
+// (502): the grid lacked servers, which retrying within seconds will not
+// change; the helper keeps the ciphertext, so running the upload again
+// later resumes at once.
 func retryable(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		switch se.Code {
 		case http.StatusNotFound, http.StatusConflict, http.StatusRequestedRangeNotSatisfiable,
-			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true
 		}
 		return false

@@ -617,18 +617,26 @@ func TestConcurrentFinish(t *testing.T) {
 	}
 }
 
-func TestPlacementFailureIsRetried(t *testing.T) {
+// A failed placement is final for this attempt (the grid lacks servers;
+// retrying within seconds will not change that), but the helper keeps the
+// ciphertext: running the upload again places it without resending a byte.
+func TestPlacementFailureThenRerun(t *testing.T) {
 	n := newNode(t, nil)
 	n.placer.set(errors.New("happiness 4 < 7: not enough servers"), nil)
 	f := newFile(t, 100<<10)
 	c := n.client(nil)
+	_, err := c.Upload(context.Background(), f.si, bytes.NewReader(f.cipher), f.spec(true), nil)
+	wantErr(t, err, helper.ErrPlacement)
+	if n.placer.Calls() != 1 {
+		t.Fatalf("a failed placement was retried: placer called %d times", n.placer.Calls())
+	}
 	p, err := c.Upload(context.Background(), f.si, bytes.NewReader(f.cipher), f.spec(true), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.checkPlaced(t, p)
 	if n.placer.Calls() != 2 || n.received.Load() != int64(len(f.cipher)) {
-		t.Fatalf("placer called %d times, %d bytes received", n.placer.Calls(), n.received.Load())
+		t.Fatalf("placer called %d times, %d bytes received (want the ciphertext once)", n.placer.Calls(), n.received.Load())
 	}
 
 	// Without retries the error reaches the caller, and the status says

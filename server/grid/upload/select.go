@@ -298,11 +298,19 @@ func (sel *selector) unhappy(layout placement.Placements, cause error) *UnhappyE
 			holders++
 		}
 	}
+	// Servers whose version already said they have no room for a share
+	// this size were never asked to allocate; they are full all the same.
+	full := sel.full
+	for _, t := range sel.trackers {
+		if t.queried && !t.writable && !t.refused && !t.bad {
+			full++
+		}
+	}
 	e := &UnhappyError{
 		K: u.p.K, Happy: u.p.Happy, Achieved: h,
 		Message: placement.FailureMessage(holders, u.p.K, u.p.Happy, h),
 		Detail: fmt.Sprintf("queried %d server(s) of %d known: %d answered, %d failed, %d full",
-			sel.queried, u.known, len(sel.trackers), sel.failed, sel.full),
+			sel.queried, u.known, len(sel.trackers), sel.failed, full),
 		Cause: cause,
 	}
 	if cause == nil && sel.lastErr != nil {
