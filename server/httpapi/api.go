@@ -22,6 +22,8 @@ type API struct {
 	Auth    *auth.Store
 	Log     *slog.Logger
 	Version string
+	// GridStatus reports the node's grid side; nil on a node without one.
+	GridStatus func() api.GridStatus
 }
 
 // route dispatches one path by method, answering 405 in JSON otherwise (the
@@ -53,6 +55,7 @@ func (a *API) Handler() http.Handler {
 	mux.Handle(p+"password", route{"POST": a.session(false, a.changePassword)})
 	mux.Handle(p+"users", route{"GET": a.session(true, a.listUsers), "POST": a.session(true, a.createUser)})
 	mux.Handle(p+"users/{id}", route{"PATCH": a.session(true, a.updateUser)})
+	mux.Handle(p+"grid/status", route{"GET": a.session(true, a.gridStatus)})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "No such API endpoint: " + r.URL.Path})
 	})
@@ -334,4 +337,12 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	a.Log.Info("user updated", "user", u.Name, "disabled", u.Disabled, "admin", u.Admin, "by", currentUser(r).Name)
 	writeJSON(w, http.StatusOK, apiUser(u))
+}
+
+func (a *API) gridStatus(w http.ResponseWriter, r *http.Request) {
+	if a.GridStatus == nil {
+		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "This node takes no part in a grid."})
+		return
+	}
+	writeJSON(w, http.StatusOK, a.GridStatus())
 }

@@ -90,12 +90,14 @@ func Run(ctx context.Context, cfg Config) error {
 	run := Running{NodeID: id.NodeID()}
 	var tasks []func() error
 
+	var gridStatus func() api.GridStatus
 	if nc.Listen != "" && (nc.Storage != nil || nc.Helper != nil || nc.Introducer != nil) {
 		g, err := newGrid(cfg.Data, nc, id, log)
 		if err != nil {
 			return err
 		}
 		run.GridAddr, run.NURLs = g.ln.Addr().String(), g.nurls
+		gridStatus = g.Status
 		tasks = append(tasks, func() error { return g.serve(ctx) })
 		if firstStart {
 			// An all-in-one node keeps the port it got on its first start,
@@ -107,7 +109,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	if nc.Web != nil {
-		w, err := newWeb(ctx, cfg, nc, log)
+		w, err := newWeb(ctx, cfg, nc, log, gridStatus)
 		if err != nil {
 			return err
 		}
@@ -173,7 +175,7 @@ type web struct {
 	store *auth.Store
 }
 
-func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger) (*web, error) {
+func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger, gridStatus func() api.GridStatus) (*web, error) {
 	database, err := db.Open(ctx, filepath.Join(cfg.Data, DBFile), db.Options{})
 	if err != nil {
 		return nil, err
@@ -193,7 +195,7 @@ func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger) (*
 	if !site.HasBundle() {
 		log.Warn("this binary has no web bundle: pages will not start; build with `make build`")
 	}
-	apiHandler := (&httpapi.API{Auth: w.store, Log: log, Version: cfg.Version}).Handler()
+	apiHandler := (&httpapi.API{Auth: w.store, Log: log, Version: cfg.Version, GridStatus: gridStatus}).Handler()
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, apiHandler)
 	mux.Handle("/api/", apiHandler) // unknown API versions get JSON 404s too
