@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/communitycube/cube/server/grid/upload"
 	"github.com/communitycube/cube/server/node"
 	"github.com/communitycube/cube/shared/chk"
 )
@@ -21,7 +22,7 @@ func capCmd(ctx context.Context, args []string) error {
 	nodeDir := fs.String("node", "./data", "use the convergence secret of the node in this `directory` (when --convergence-secret-file is absent)")
 	k := fs.Int("k", 3, "shares needed to rebuild the file")
 	n := fs.Int("n", 10, "shares made")
-	seg := fs.Int64("segment-size", chk.DefaultMaxSegmentSize, "maximum segment `bytes`")
+	seg := fs.Int64("segment-size", upload.DefaultSegmentSize, "maximum segment `bytes` (Tahoe-LAFS's default is 131072)")
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 
 	"github.com/communitycube/cube/server/node"
@@ -31,5 +33,11 @@ func runNode(ctx context.Context, args []string) error {
 	}
 	cfg.Log = slog.New(h)
 	cfg.Version = version
+	if addr := os.Getenv("CUBE_PPROF"); addr != "" {
+		// For developers profiling a node; off unless asked for.
+		go func() {
+			cfg.Log.Warn("serving pprof", "addr", addr, "err", http.ListenAndServe(addr, nil))
+		}()
+	}
 	return node.Run(ctx, cfg)
 }

@@ -88,8 +88,9 @@ type Encoding struct {
 	SegmentSize int64 `json:"segment_size"`
 }
 
-// DefaultEncoding is Tahoe-LAFS's: 3-of-10, happy 7, 128 KiB segments.
-var DefaultEncoding = Encoding{K: 3, Happy: 7, N: 10, SegmentSize: 128 << 10}
+// DefaultEncoding is 3-of-10 with happiness 7, as in Tahoe-LAFS, and 1 MiB
+// segments (Tahoe uses 128 KiB; see upload.DefaultSegmentSize).
+var DefaultEncoding = Encoding{K: 3, Happy: 7, N: 10, SegmentSize: 1 << 20}
 
 // DefaultConfig is an all-in-one node: every role, the web app on
 // 127.0.0.1:8080, and the grid on loopback only.

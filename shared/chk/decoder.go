@@ -522,6 +522,7 @@ func (d *Decoder) segment(s int) ([]byte, error) {
 		type fetched struct {
 			nodes []hashtree.Node
 			block []byte
+			hash  hashtree.Hash // of block, computed beside the other fetches
 			err   error
 		}
 		got := make([]fetched, len(todo))
@@ -533,12 +534,15 @@ func (d *Decoder) segment(s int) ([]byte, error) {
 				}
 			}
 			f.block, f.err = d.read(st.shnum, st.off.data+int64(s)*d.lay.BlockSize, bs, RegionBlock, s)
+			if f.err == nil {
+				f.hash = hashtree.TaggedHash(tagBlock, f.block)
+			}
 		})
 		for i, st := range todo {
 			f := got[i]
 			err := f.err
 			if err == nil {
-				err = d.checkBlock(st, s, f.nodes, f.block)
+				err = d.checkBlock(st, s, f.nodes, f.block, f.hash)
 			}
 			if err != nil {
 				d.fail(err)
@@ -568,8 +572,9 @@ func (d *Decoder) segment(s int) ([]byte, error) {
 	return data, nil
 }
 
-// checkBlock validates block s of a share against its block hash tree.
-func (d *Decoder) checkBlock(st *shareState, s int, nodes []hashtree.Node, block []byte) error {
+// checkBlock validates block s of a share, whose hash is blockHash, against
+// its block hash tree.
+func (d *Decoder) checkBlock(st *shareState, s int, nodes []hashtree.Node, block []byte, blockHash hashtree.Hash) error {
 	if len(nodes) > 0 {
 		if err := st.blockTree.Add(nodes...); err != nil {
 			return &CorruptShareError{Shnum: st.shnum, Region: RegionBlockHashes, Segment: s,
@@ -577,7 +582,7 @@ func (d *Decoder) checkBlock(st *shareState, s int, nodes []hashtree.Node, block
 		}
 	}
 	want, _ := st.blockTree.Leaf(s)
-	if hashtree.TaggedHash(tagBlock, block) != want {
+	if blockHash != want {
 		return &CorruptShareError{Shnum: st.shnum, Region: RegionBlock, Segment: s,
 			Offset: st.off.data + int64(s)*d.lay.BlockSize, Length: int64(len(block)),
 			Err: errors.New("block hash does not match the block hash tree")}

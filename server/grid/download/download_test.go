@@ -221,7 +221,10 @@ func TestServersVanishMidDownload(t *testing.T) {
 	g, hs := hookedGrid(t, 10)
 	b := brokertest.New(t, g)
 	data := randomData(3, 3<<20)
-	c := put(t, b, data, upload.DefaultParams)
+	// Small segments: many reads per share, so servers vanish mid-way.
+	p := upload.DefaultParams
+	p.MaxSegmentSize = 128 << 10
+	c := put(t, b, data, p)
 	// The first four servers to serve a dozen reads disappear.
 	var mu sync.Mutex
 	stopped := 0
@@ -240,7 +243,11 @@ func TestServersVanishMidDownload(t *testing.T) {
 			}
 		}
 	}
-	if got := get(t, b, c, fast); !bytes.Equal(got, data) {
+	// A small read-ahead keeps reads block-sized, so servers vanish while
+	// the download is well under way.
+	o := *fast
+	o.ReadAhead = 64 << 10
+	if got := get(t, b, c, &o); !bytes.Equal(got, data) {
 		t.Fatal("download differs")
 	}
 	wg.Wait()
@@ -282,7 +289,9 @@ func TestDownloadRange(t *testing.T) {
 	b := brokertest.New(t, g)
 	seg := int(chk.DefaultMaxSegmentSize) + 1 // 3-of-10 segments are 131073 bytes
 	data := randomData(5, 40*seg+1234)
-	c := put(t, b, data, upload.DefaultParams)
+	params := upload.DefaultParams
+	params.MaxSegmentSize = chk.DefaultMaxSegmentSize
+	c := put(t, b, data, params)
 	ctx := context.Background()
 	for _, r := range [][2]int{{0, 1}, {0, 10}, {seg - 5, 10}, {3*seg + 7, 2 * seg}, {len(data) - 3, 3}, {len(data) - 3, 100}, {len(data), 5}, {100, 0}} {
 		var buf bytes.Buffer

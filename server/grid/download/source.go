@@ -99,7 +99,8 @@ type source struct {
 	holders  map[int][]*holder // by share number, fastest first
 	dead     map[*broker.Server]error
 	served   map[int]*holder // who served the latest read of each share
-	ahead    map[int]*window // read-ahead buffer of each share
+	ahead    map[int]*window // read-ahead buffer of each share (small reads)
+	streams  map[int]*stream // block stream of each share (large sequential reads)
 	corrupt  []Corruption
 	queries  sync.WaitGroup
 	advisory sync.WaitGroup
@@ -112,6 +113,7 @@ func newSource(ctx context.Context, b broker.Broker, v cap.Verifier, opts *Optio
 		changed: make(chan struct{}),
 		servers: broker.Permuted(b.Servers(), v.StorageIndex[:]),
 		holders: map[int][]*holder{}, dead: map[*broker.Server]error{}, served: map[int]*holder{}, ahead: map[int]*window{},
+		streams: map[int]*stream{},
 	}
 	if err := s.find(func() bool { return len(s.holders) >= s.k }); err != nil {
 		s.close()
@@ -283,6 +285,9 @@ type window struct {
 // the download and the next holder is tried. Only when no holder is left
 // does the decoder get an error (and move on to another share).
 func (s *source) ReadShare(sh int, off int64, length int) ([]byte, error) {
+	if length >= minStreamRead && s.opts.ReadAhead > 0 {
+		return s.readStream(sh, off, length)
+	}
 	s.mu.Lock()
 	w := s.ahead[sh]
 	if w != nil && off >= w.off && off <= w.off+int64(len(w.data)) {
@@ -311,6 +316,90 @@ func (s *source) ReadShare(sh int, off int64, length int) ([]byte, error) {
 	s.ahead[sh] = &window{off: off, data: data, eof: len(data) < fetch, h: h, lastEnd: off + int64(min(length, len(data))), size: size}
 	s.mu.Unlock()
 	return data[:min(length, len(data))], nil
+}
+
+// minStreamRead is the smallest read treated as a block of the share's data
+// (and streamed); smaller ones are headers and hash-tree nodes.
+const minStreamRead = 16 << 10
+
+// stream is the block data of one share being read in order: the window the
+// decoder reads from now, and the fetch of the window after it, which runs
+// while the decoder verifies, decodes and writes the current one. That
+// overlap of network and computation is most of a download's speed.
+type stream struct {
+	off  int64
+	data []byte // never modified once stored
+	eof  bool
+	h    *holder
+	next *pending
+}
+
+// pending is a background fetch of a share range.
+type pending struct {
+	off  int64
+	want int
+	done chan struct{}
+	data []byte
+	h    *holder
+	err  error
+}
+
+// readStream serves a block read from the share's stream, waiting for the
+// prefetch when the read reaches it, or starts a new stream at off. A new
+// stream fetches just the block asked for (a seek reads no more than it
+// needs); the next read that continues it shows the reads are sequential,
+// and from then on whole windows are fetched ahead.
+func (s *source) readStream(sh int, off int64, length int) ([]byte, error) {
+	s.mu.Lock()
+	for st := s.streams[sh]; st != nil; {
+		end := st.off + int64(len(st.data))
+		if off >= st.off && (off+int64(length) <= end || (st.eof && off <= end)) {
+			s.served[sh] = st.h
+			s.mu.Unlock()
+			return st.data[off-st.off : min(off+int64(length), end)-st.off], nil
+		}
+		if st.next == nil && off == end && !st.eof {
+			// A window is a whole number of reads of this length, so that
+			// block after block lines up with the window edges.
+			s.prefetch(sh, st, max(length, s.opts.ReadAhead/length*length))
+		}
+		p := st.next
+		if p == nil || off < p.off {
+			break
+		}
+		s.mu.Unlock()
+		<-p.done
+		s.mu.Lock()
+		if p.err != nil || s.streams[sh] != st {
+			break // the prefetch failed (or the share was dropped): read afresh
+		}
+		nst := &stream{off: p.off, data: p.data, eof: len(p.data) < p.want, h: p.h}
+		s.streams[sh] = nst
+		if !nst.eof {
+			s.prefetch(sh, nst, p.want)
+		}
+		st = nst
+	}
+	s.mu.Unlock()
+	data, h, err := s.read(sh, off, length)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.streams[sh] = &stream{off: off, data: data, eof: len(data) < length, h: h}
+	s.served[sh] = h
+	s.mu.Unlock()
+	return data, nil
+}
+
+// prefetch starts fetching the window after st. Called with s.mu held.
+func (s *source) prefetch(sh int, st *stream, want int) {
+	p := &pending{off: st.off + int64(len(st.data)), want: want, done: make(chan struct{})}
+	st.next = p
+	go func() {
+		defer close(p.done)
+		p.data, p.h, p.err = s.read(sh, p.off, p.want)
+	}()
 }
 
 // read fetches a share range from the best live holder, failing over.
@@ -361,6 +450,7 @@ func (s *source) onCorrupt(ce *chk.CorruptShareError) {
 	}
 	s.holders[ce.Shnum] = slices.DeleteFunc(s.holders[ce.Shnum], func(x *holder) bool { return x == h })
 	delete(s.ahead, ce.Shnum)
+	delete(s.streams, ce.Shnum)
 	idx := len(s.corrupt)
 	reason := strings.TrimPrefix(ce.Error(), "chk: ")
 	s.corrupt = append(s.corrupt, Corruption{ServerID: h.s.ID(), Shnum: ce.Shnum, Reason: reason, Err: ce})

@@ -22,7 +22,13 @@ type Params struct {
 }
 
 // DefaultParams are Tahoe's defaults: 3-of-10, happy 7, 128 KiB segments.
-var DefaultParams = Params{K: 3, Happy: 7, N: 10, MaxSegmentSize: chk.DefaultMaxSegmentSize}
+var DefaultParams = Params{K: 3, Happy: 7, N: 10, MaxSegmentSize: DefaultSegmentSize}
+
+// DefaultSegmentSize is CommunityCube's maximum segment size: 1 MiB, eight
+// times Tahoe-LAFS's 128 KiB. Larger segments mean an eighth of the block
+// requests, hash-tree leaves and per-segment work for the same file, at the
+// cost of reading a whole 1 MiB segment to serve any byte of it.
+const DefaultSegmentSize = 1 << 20
 
 // ErrParams is wrapped by parameter validation errors.
 var ErrParams = errors.New("upload: invalid parameters")
