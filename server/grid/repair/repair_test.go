@@ -24,6 +24,14 @@ import (
 	"github.com/communitycube/cube/shared/chk"
 )
 
+// testParams are 3-of-10 with Tahoe's 128 KiB segments, so that a 1 MiB
+// file has the several segments these tests corrupt one of.
+var testParams = func() upload.Params {
+	p := upload.DefaultParams
+	p.MaxSegmentSize = chk.DefaultMaxSegmentSize
+	return p
+}()
+
 var secret = broker.LeaseSecret(bytes.Repeat([]byte{9}, 32))
 
 func randomData(seed uint64, n int) []byte {
@@ -37,7 +45,7 @@ func randomData(seed uint64, n int) []byte {
 
 func put(t *testing.T, b broker.Broker, data []byte) cap.CHK {
 	t.Helper()
-	c, _, err := upload.UploadPlaintext(context.Background(), b, bytes.NewReader(data), int64(len(data)), upload.DefaultParams, nil,
+	c, _, err := upload.UploadPlaintext(context.Background(), b, bytes.NewReader(data), int64(len(data)), testParams, nil,
 		&upload.Options{LeaseSecret: secret})
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +117,7 @@ func TestVerifyFindsCorruptionAndRepairFixesIt(t *testing.T) {
 	c := put(t, b, data)
 	v := c.Verifier()
 	si := wire.StorageIndex(v.StorageIndex)
-	lay, _ := upload.DefaultParams.Chk().Layout(int64(len(data)))
+	lay, _ := testParams.Chk().Layout(int64(len(data)))
 	bad := corrupt(t, g.Nodes[4], si, lay, 5) // the last segment
 
 	light, err := repair.Check(context.Background(), b, v, opts(repair.Options{}))
