@@ -269,18 +269,15 @@ func (g *Grid) Put(ctx context.Context, r io.ReaderAt, size int64, randomKey boo
 		return nil, err
 	}
 	ct := EncryptingReaderAt{R: r, Key: key}
-	h := helper.NewCrypttextHasher()
-	if _, err := io.Copy(h, io.NewSectionReader(ct, 0, size)); err != nil {
-		return nil, err
-	}
-	sum := h.Sum()
 	hc, err := helper.NewClient(*g.Helper, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer hc.Close()
 	si := wire.StorageIndex(chk.StorageIndex(key))
-	spec := helper.Spec{Size: size, Params: helper.Params(params), CrypttextHash: &sum}
+	// No crypttext hash: Upload computes it while sending and gives it to
+	// the helper with the finish, and checks the result against it.
+	spec := helper.Spec{Size: size, Params: helper.Params(params)}
 	placed, err := hc.Upload(ctx, si, ct, spec, func(p helper.Progress) {
 		if progress != nil {
 			progress(p.Held+p.Sent, p.Size)

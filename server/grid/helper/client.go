@@ -12,11 +12,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/communitycube/cube/server/grid/gbs"
 	"github.com/communitycube/cube/server/grid/storage/wire"
+	"github.com/communitycube/cube/shared/hashtree"
 	"github.com/communitycube/cube/shared/nurl"
 )
 
@@ -230,16 +232,27 @@ type Progress struct {
 // ends, or after a permanent error or ClientOptions.MaxRetries failures in
 // a row.
 //
+// If spec.CrypttextHash is nil, Upload computes it from the bytes it sends
+// (reading r again only for bytes the helper already held) and gives it to
+// the helper with the finish, which checks it before the placement's final
+// step; so the caller need not make a pass over the file before Begin. A
+// hash the caller gives is sent with Begin, as before, and with the
+// finish.
+//
 // If progress is not nil it is called (from Upload's goroutine) after each
 // acknowledged chunk and on each change of state.
 //
 // The result is checked against spec: the storage index, size and k/n must
 // match and, when the helper returns the UEB, its hash must be the one in
-// the verify cap and its crypttext hash the one in spec (if given), which
-// proves the helper encoded exactly this ciphertext.
+// the verify cap and its crypttext hash the one in spec (given or
+// computed), which proves the helper encoded exactly this ciphertext.
 func (c *Client) Upload(ctx context.Context, si wire.StorageIndex, r io.ReaderAt, spec Spec, progress func(Progress)) (*Placed, error) {
 	if spec.Size <= 0 {
 		return nil, fmt.Errorf("%w: size %d", ErrInvalid, spec.Size)
+	}
+	var ct *crypttextTracker
+	if spec.CrypttextHash == nil {
+		ct = &crypttextTracker{h: NewCrypttextHasher()}
 	}
 	var sent atomic.Int64
 	report := func(st Status) {
@@ -258,7 +271,15 @@ func (c *Client) Upload(ctx context.Context, si wire.StorageIndex, r io.ReaderAt
 				return nil, err
 			}
 		}
-		placed, progressed, err := c.attempt(ctx, si, r, spec, &sent, report)
+		placed, progressed, err := c.attempt(ctx, si, r, spec, ct, &sent, report)
+		if err == nil && ct != nil && placed.UEB != nil {
+			// Stored without our sending it all (already on the grid, or
+			// a resumed upload): the hash still covers every byte.
+			var sum hashtree.Hash
+			if sum, err = ct.sum(ctx, r, spec.Size); err == nil {
+				spec.CrypttextHash = &sum
+			}
+		}
 		if err == nil {
 			if err := placed.check(si, spec); err != nil {
 				return nil, fmt.Errorf("%w: the helper's result does not match the upload: %v", ErrIntegrity, err)
@@ -268,7 +289,7 @@ func (c *Client) Upload(ctx context.Context, si wire.StorageIndex, r io.ReaderAt
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if !retryable(err) {
+		if errors.Is(err, errSource) || !retryable(err) {
 			return nil, err
 		}
 		if progressed {
@@ -281,7 +302,7 @@ func (c *Client) Upload(ctx context.Context, si wire.StorageIndex, r io.ReaderAt
 
 // attempt runs begin, chunks and finish once, stopping at the first error.
 // progressed reports whether the helper acknowledged new bytes.
-func (c *Client) attempt(ctx context.Context, si wire.StorageIndex, r io.ReaderAt, spec Spec, sent *atomic.Int64, report func(Status)) (placed *Placed, progressed bool, err error) {
+func (c *Client) attempt(ctx context.Context, si wire.StorageIndex, r io.ReaderAt, spec Spec, ct *crypttextTracker, sent *atomic.Int64, report func(Status)) (placed *Placed, progressed bool, err error) {
 	st, err := c.Begin(ctx, si, spec)
 	if err != nil {
 		return nil, false, err
@@ -296,14 +317,14 @@ func (c *Client) attempt(ctx context.Context, si wire.StorageIndex, r io.ReaderA
 	for st.State == StateReceiving && st.Received < spec.Size {
 		off := st.Received
 		n := min(c.opts.ChunkSize, spec.Size-off)
-		body := &countingReader{r: io.NewSectionReader(r, off, n), n: sent, left: n}
+		body := &countingReader{r: io.NewSectionReader(r, off, n), n: sent, left: n, off: off, ct: ct}
 		next, err := c.request(ctx, http.MethodPatch, uploadPath(si), body, n, map[string]string{
 			"Content-Type":  wire.MediaTypeOctet,
 			"Content-Range": wire.FormatContentRange(wire.ByteRange{Begin: uint64(off), End: uint64(off + n)}, spec.Size),
 		})
 		if rerr := body.failure(); rerr != nil {
 			// Our own source failed: retrying will not help.
-			return nil, progressed, fmt.Errorf("helper: reading the ciphertext at %d: %w", off, rerr)
+			return nil, progressed, fmt.Errorf("%w at %d: %w", errSource, off, rerr)
 		}
 		if err != nil {
 			return nil, progressed, err
@@ -315,8 +336,18 @@ func (c *Client) attempt(ctx context.Context, si wire.StorageIndex, r io.ReaderA
 		st = next
 		report(st)
 	}
+	hash := spec.CrypttextHash
+	if ct != nil {
+		sum, err := ct.sum(ctx, r, spec.Size)
+		if err != nil {
+			return nil, progressed, err
+		}
+		hash = &sum
+	}
 	report(Status{State: StatePlacing, Size: spec.Size, Received: spec.Size})
-	st, err = c.request(ctx, http.MethodPost, finishPath(si), nil, 0, nil)
+	fin := encodeFinish(hash)
+	st, err = c.request(ctx, http.MethodPost, finishPath(si), bytes.NewReader(fin), int64(len(fin)),
+		map[string]string{"Content-Type": mediaTypeCBOR})
 	if err != nil {
 		return nil, progressed, err
 	}
@@ -366,19 +397,23 @@ func (c *Client) sleep(ctx context.Context, failures int) error {
 	}
 }
 
-// countingReader counts the bytes the transport takes from a chunk body and
-// remembers a failure of the source (as opposed to the network). The
-// transport may still be reading it from another goroutine when the
-// response arrives, hence the atomics.
+// countingReader counts the bytes the transport takes from a chunk body,
+// feeds them to the crypttext hash, and remembers a failure of the source
+// (as opposed to the network). The transport may still be reading it from
+// another goroutine when the response arrives, hence the atomics.
 type countingReader struct {
 	r    io.Reader
 	n    *atomic.Int64
 	left int64 // only touched by the transport's reading goroutine
+	off  int64 // offset in the file of the next byte; likewise
+	ct   *crypttextTracker
 	err  atomic.Pointer[error]
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	k, err := c.r.Read(p)
+	c.ct.feed(c.off, p[:k])
+	c.off += int64(k)
 	c.n.Add(int64(k))
 	c.left -= int64(k)
 	if err == io.EOF && c.left > 0 {
@@ -395,4 +430,64 @@ func (c *countingReader) failure() error {
 		return *e
 	}
 	return nil
+}
+
+// errSource marks a failure to read the uploader's own ciphertext.
+var errSource = errors.New("helper: reading the ciphertext")
+
+// crypttextTracker computes the crypttext hash of the ciphertext while
+// Upload sends it. Chunk bodies feed it as the transport reads them; bytes
+// must come in order, so a byte range is taken only where it continues
+// the hash (a resent chunk adds nothing, and several attempts' bodies may
+// be read concurrently). What the helper already held, and so was not
+// sent, is read from the source at the end.
+type crypttextTracker struct {
+	mu     sync.Mutex
+	h      *hashtree.Hasher
+	hashed int64 // bytes hashed, from offset 0
+}
+
+// feed offers the bytes p found at off. A nil tracker ignores them.
+func (t *crypttextTracker) feed(off int64, p []byte) {
+	if t == nil || len(p) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if off <= t.hashed && off+int64(len(p)) > t.hashed {
+		t.h.Write(p[t.hashed-off:])
+		t.hashed = off + int64(len(p))
+	}
+}
+
+// sum returns the hash of the size bytes of r, reading from r what was not
+// fed.
+func (t *crypttextTracker) sum(ctx context.Context, r io.ReaderAt, size int64) (hashtree.Hash, error) {
+	var buf []byte
+	for {
+		t.mu.Lock()
+		off := t.hashed
+		t.mu.Unlock()
+		if off >= size {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return hashtree.Hash{}, err
+		}
+		if buf == nil {
+			buf = make([]byte, min(256<<10, size-off))
+		}
+		n := int(min(int64(len(buf)), size-off))
+		k, err := r.ReadAt(buf[:n], off)
+		if k < n {
+			if err == nil || errors.Is(err, io.EOF) {
+				err = fmt.Errorf("%w: the source ended %d bytes before the declared size", io.ErrUnexpectedEOF, size-off-int64(k))
+			}
+			return hashtree.Hash{}, fmt.Errorf("%w at %d: %w", errSource, off+int64(k), err)
+		}
+		t.feed(off, buf[:k])
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.h.Sum(), nil
 }

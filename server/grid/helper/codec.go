@@ -228,6 +228,32 @@ func decodeSpec(data []byte) (Spec, error) {
 	return s, nil
 }
 
+// encodeFinish encodes the optional finish request.
+func encodeFinish(crypttextHash *hashtree.Hash) []byte {
+	m := map[string]any{}
+	if crypttextHash != nil {
+		m[keyCrypttextHash] = crypttextHash[:]
+	}
+	return marshal(m)
+}
+
+// decodeFinish decodes a finish request: a map with an optional crypttext
+// hash.
+func decodeFinish(data []byte) (*hashtree.Hash, error) {
+	v, err := decodeAny(data)
+	if err != nil {
+		return nil, err
+	}
+	f, err := fields(v, true, nil, keyCrypttextHash)
+	if err != nil {
+		return nil, err
+	}
+	if h, ok := f[keyCrypttextHash]; ok {
+		return asHash(h, keyCrypttextHash)
+	}
+	return nil, nil
+}
+
 func placedValue(p *Placed) map[string]any {
 	shares := make(map[uint64][]string, len(p.Shares))
 	for sh, servers := range p.Shares {

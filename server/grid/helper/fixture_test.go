@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -33,19 +34,36 @@ var testParams = helper.Params{K: 3, Happy: 7, N: 10, MaxSegmentSize: 128 << 10}
 // shares away: the UEB hash it returns commits to every share anyway, so
 // comparing it with a direct encode proves the helper encoded the right
 // bytes.
+//
+// With early placement, a call may start while the ciphertext is still
+// arriving and end without result (the helper stops it); Completed counts
+// the calls that returned a result, which is what "placed" means.
 type fakePlacer struct {
-	mu    sync.Mutex
-	calls int
-	fail  error         // the next call fails with this
-	gate  chan struct{} // if set, calls wait for it to close
+	mu        sync.Mutex
+	calls     int
+	completed int
+	errs      []error       // what the failed calls returned
+	fail      error         // calls fail with this until changed
+	gate      chan struct{} // if set, calls wait for it to close
+	// firstRead, if set, is called (once per call) when the call has read
+	// its first bytes of ciphertext.
+	firstRead func()
 }
 
-func (f *fakePlacer) Place(ctx context.Context, si wire.StorageIndex, r io.Reader, size int64, p helper.Params) (*helper.Placed, error) {
+func (f *fakePlacer) Place(ctx context.Context, si wire.StorageIndex, r io.Reader, size int64, p helper.Params) (res *helper.Placed, err error) {
 	f.mu.Lock()
 	f.calls++
-	fail, gate := f.fail, f.gate
-	f.fail = nil
+	fail, gate, first := f.fail, f.gate, f.firstRead
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if err != nil {
+			f.errs = append(f.errs, err)
+		} else {
+			f.completed++
+		}
+	}()
 	if gate != nil {
 		select {
 		case <-gate:
@@ -56,7 +74,10 @@ func (f *fakePlacer) Place(ctx context.Context, si wire.StorageIndex, r io.Reade
 	if fail != nil {
 		return nil, fail
 	}
-	res, err := chk.EncodeCiphertext(r, size, p.CHK(), chk.Discard)
+	if first != nil {
+		r = &firstReadReader{r: r, f: first}
+	}
+	enc, err := chk.EncodeCiphertext(r, size, p.CHK(), chk.Discard)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +85,21 @@ func (f *fakePlacer) Place(ctx context.Context, si wire.StorageIndex, r io.Reade
 	for i := range p.N {
 		shares[i] = []string{"v0-server" + strconv.Itoa(i)}
 	}
-	return &helper.Placed{VerifyCap: res.VerifyCap(si), UEB: res.UEB, Happiness: p.N, Shares: shares, Pushed: p.N}, nil
+	return &helper.Placed{VerifyCap: enc.VerifyCap(si), UEB: enc.UEB, Happiness: p.N, Shares: shares, Pushed: p.N}, nil
+}
+
+type firstReadReader struct {
+	r io.Reader
+	f func()
+}
+
+func (r *firstReadReader) Read(p []byte) (int, error) {
+	k, err := r.r.Read(p)
+	if k > 0 && r.f != nil {
+		r.f()
+		r.f = nil
+	}
+	return k, err
 }
 
 // set changes the placer's behaviour for the next calls.
@@ -78,6 +113,20 @@ func (f *fakePlacer) Calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls
+}
+
+// Completed counts the calls that returned a result.
+func (f *fakePlacer) Completed() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.completed
+}
+
+// Errors returns what the failed calls returned.
+func (f *fakePlacer) Errors() []error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.errs)
 }
 
 // node is a helper served over loopback TLS, restartable on the same

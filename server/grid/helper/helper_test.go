@@ -290,7 +290,7 @@ func TestIntegrityCheck(t *testing.T) {
 	spec.CrypttextHash[0] ^= 1
 	_, err := c.Upload(context.Background(), f.si, bytes.NewReader(f.cipher), spec, nil)
 	wantErr(t, err, helper.ErrIntegrity)
-	if n.placer.Calls() != 0 {
+	if n.placer.Completed() != 0 {
 		t.Fatal("a corrupt upload was placed")
 	}
 	if _, err := n.svc.Status(f.si); !errors.Is(err, helper.ErrNotFound) {
@@ -315,7 +315,7 @@ func TestIntegrityCheck(t *testing.T) {
 	wantErr(t, err, helper.ErrConflict)
 	_, err = c.Upload(ctx, f.si, bytes.NewReader(f.cipher), spec, nil)
 	wantErr(t, err, helper.ErrIntegrity)
-	if n.placer.Calls() != 0 {
+	if n.placer.Completed() != 0 {
 		t.Fatal("a corrupt upload was placed")
 	}
 	// With the right hash from the start it all works.
@@ -419,7 +419,7 @@ func TestStagingSpace(t *testing.T) {
 		if st.Received != 2*chunk || fi.Size() != st.Received {
 			t.Fatalf("after a failed write: %d bytes acknowledged, %d staged; want %d and no partial chunk", st.Received, fi.Size(), 2*chunk)
 		}
-		if n.placer.Calls() != 0 {
+		if n.placer.Completed() != 0 {
 			t.Fatal("placed")
 		}
 		// Space comes back: the upload resumes and completes.
@@ -627,15 +627,18 @@ func TestPlacementFailureThenRerun(t *testing.T) {
 	c := n.client(nil)
 	_, err := c.Upload(context.Background(), f.si, bytes.NewReader(f.cipher), f.spec(true), nil)
 	wantErr(t, err, helper.ErrPlacement)
-	if n.placer.Calls() != 1 {
-		t.Fatalf("a failed placement was retried: placer called %d times", n.placer.Calls())
+	// The early placement, started at begin, failed; the finish placed
+	// again (and failed); the client did not retry the finish.
+	if n.placer.Calls() != 2 {
+		t.Fatalf("a failed placement was retried: placer called %d times, want 2 (early, finish)", n.placer.Calls())
 	}
+	n.placer.set(nil, nil)
 	p, err := c.Upload(context.Background(), f.si, bytes.NewReader(f.cipher), f.spec(true), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.checkPlaced(t, p)
-	if n.placer.Calls() != 2 || n.received.Load() != int64(len(f.cipher)) {
+	if n.placer.Calls() != 3 || n.received.Load() != int64(len(f.cipher)) {
 		t.Fatalf("placer called %d times, %d bytes received (want the ciphertext once)", n.placer.Calls(), n.received.Load())
 	}
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/communitycube/cube/server/grid/storage/wire"
+	"github.com/communitycube/cube/shared/hashtree"
 )
 
 // URL paths of the helper protocol (docs/spec/helper.md).
@@ -142,21 +143,31 @@ func writeStatus(w http.ResponseWriter, st Status) error {
 	return nil
 }
 
-func (h *handler) begin(w http.ResponseWriter, r *http.Request, si wire.StorageIndex) error {
+// readCBORBody reads a small CBOR request body. ok is false if it
+// answered the request already (wrong type, too large).
+func readCBORBody(w http.ResponseWriter, r *http.Request) (body []byte, ok bool, err error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != mediaTypeCBOR {
 			writeError(w, http.StatusUnsupportedMediaType, "the request body must be "+mediaTypeCBOR)
-			return nil
+			return nil, false, nil
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBeginBody))
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBeginBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return nil
+			return nil, false, nil
 		}
-		return fmt.Errorf("%w: reading the body: %v", ErrInvalid, err)
+		return nil, false, fmt.Errorf("%w: reading the body: %v", ErrInvalid, err)
+	}
+	return body, true, nil
+}
+
+func (h *handler) begin(w http.ResponseWriter, r *http.Request, si wire.StorageIndex) error {
+	body, ok, err := readCBORBody(w, r)
+	if !ok {
+		return err
 	}
 	spec, err := decodeSpec(body)
 	if err != nil {
@@ -234,9 +245,21 @@ func (h *handler) status(w http.ResponseWriter, r *http.Request, si wire.Storage
 }
 
 func (h *handler) finish(w http.ResponseWriter, r *http.Request, si wire.StorageIndex) error {
-	// The body is empty; a placement can take minutes, so read nothing
-	// and go straight to work.
-	p, err := h.s.Finish(r.Context(), si)
+	// The body is empty (as older clients send it), or a small CBOR map
+	// with the crypttext hash.
+	var hash *hashtree.Hash
+	if r.ContentLength != 0 {
+		body, ok, err := readCBORBody(w, r)
+		if !ok {
+			return err
+		}
+		if len(body) > 0 {
+			if hash, err = decodeFinish(body); err != nil {
+				return err
+			}
+		}
+	}
+	p, err := h.s.FinishWithHash(r.Context(), si, hash)
 	if err != nil {
 		return err
 	}

@@ -150,6 +150,9 @@ func TestFinishOutlivesRequest(t *testing.T) {
 	f := newFile(t, 50000)
 	s := open()
 	ctx := context.Background()
+	// The placer blocks from the start (the placement begins early, with
+	// Begin).
+	placer.set(nil, make(chan struct{}))
 	if _, err := s.Begin(ctx, f.si, f.spec(true)); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +161,6 @@ func TestFinishOutlivesRequest(t *testing.T) {
 	}
 
 	// Closed while placing: the placement is cancelled, the data stays.
-	placer.set(nil, make(chan struct{}))
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	if _, err := s.Finish(short, f.si); !errors.Is(err, context.DeadlineExceeded) {

@@ -25,6 +25,7 @@ const (
 	DefaultMaxChunkSize    = 64 << 20
 	DefaultIdleTimeout     = 7 * 24 * time.Hour
 	DefaultResultRetention = 24 * time.Hour
+	DefaultStallTimeout    = 2 * time.Minute
 )
 
 // Config configures a Service.
@@ -68,6 +69,13 @@ type Config struct {
 	// ResultRetention is how long a finished upload's result is remembered
 	// for retried finish and begin calls (default DefaultResultRetention).
 	ResultRetention time.Duration
+	// StallTimeout is how long an early placement (one started while the
+	// ciphertext is still arriving, see Finish) waits for the next bytes,
+	// or for the finish, before it gives up, aborting what it sent to the
+	// storage servers; the upload is then placed at finish as if no early
+	// placement had run. Default DefaultStallTimeout, at most IdleTimeout;
+	// a negative value disables early placement.
+	StallTimeout time.Duration
 	// SweepInterval is how often idle sessions and old results are looked
 	// for; 0 derives it from IdleTimeout and ResultRetention, and a
 	// negative value disables the background sweep (call Sweep yourself).
@@ -101,6 +109,7 @@ type Service struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // operations and placements in flight
 	placeSem chan struct{}
+	waiting  int // finish placements waiting for a slot; guarded by mu
 	stop     chan struct{}
 	swept    chan struct{} // closed when the sweeper has exited
 
@@ -134,10 +143,14 @@ type session struct {
 	// Guarded by Service.mu.
 	spec       Spec
 	held       int64
+	grew       chan struct{} // closed (and replaced) when held grows
+	writing    bool          // a chunk is being received
 	state      State
 	lastActive time.Time
 	lastErr    string
 	placing    *placement
+	early      *early // an early placement not (yet) taken over by a finish
+	earlyFail  bool   // an early placement failed on its own: leave it to finish
 	removed    bool
 }
 
@@ -147,6 +160,33 @@ type placement struct {
 	placed *Placed
 	err    error
 }
+
+// early is a placement started before the ciphertext is all in: it reads
+// the staged file through a followReader, so that encoding and pushing
+// shares overlap with receiving. It never gets the last byte before a
+// finish has checked the crypttext hash and opened the gate, so it cannot
+// complete a share on its own (the upload package holds back the last
+// chunk of every share until it has read the whole ciphertext).
+type early struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	gate   chan struct{} // closed by the finish once the ciphertext is verified
+	done   chan struct{} // closed when the Placer has returned
+	placed *Placed       // set before done is closed
+	err    error
+
+	// Guarded by Service.mu.
+	handed  bool  // a finish has taken it over
+	stopped error // why it was cancelled, if it was (not after handed)
+}
+
+// Reasons for stopping an early placement.
+var (
+	errStalled    = errors.New("helper: no bytes arrived for too long; placing at finish instead")
+	errPreempted  = errors.New("helper: a finished upload needed the placement slot")
+	errAborted    = errors.New("helper: the upload was deleted")
+	errSuperseded = errors.New("helper: early placement not used")
+)
 
 func (ss *session) acquire(ctx context.Context) error {
 	select {
@@ -200,6 +240,10 @@ func New(cfg Config) (*Service, error) {
 	setDefault(&cfg.MaxChunkSize, DefaultMaxChunkSize)
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.ResultRetention, DefaultResultRetention)
+	if cfg.StallTimeout == 0 {
+		cfg.StallTimeout = DefaultStallTimeout
+	}
+	cfg.StallTimeout = min(cfg.StallTimeout, cfg.IdleTimeout)
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = min(max(min(cfg.IdleTimeout, cfg.ResultRetention)/8, time.Minute), time.Hour)
 	}
@@ -302,7 +346,7 @@ func (s *Service) loadSession(si wire.StorageIndex) (*session, error) {
 	if err := spec.Params.Validate(spec.Size); err != nil {
 		return nil, err
 	}
-	ss := &session{si: si, spec: spec, lock: make(chan struct{}, 1), state: StateReceiving}
+	ss := &session{si: si, spec: spec, lock: make(chan struct{}, 1), state: StateReceiving, grew: make(chan struct{})}
 	if ss.data, err = os.OpenFile(s.path(si, extData), os.O_RDWR|os.O_CREATE, 0o600); err != nil {
 		return nil, err
 	}
@@ -450,6 +494,12 @@ func (s *Service) resume(ctx context.Context, si wire.StorageIndex, spec Spec) (
 			ss.lastActive = s.now()
 			st := ss.status()
 			s.mu.Unlock()
+			// The uploader is back: place while it sends the rest. If a
+			// chunk holds the session, that chunk starts it instead.
+			if ss.tryAcquire() {
+				s.startEarly(ss)
+				ss.release()
+			}
 			return st, true, nil
 		}
 		s.mu.Unlock()
@@ -476,7 +526,7 @@ func (s *Service) resume(ctx context.Context, si wire.StorageIndex, spec Spec) (
 		ss.lastActive = s.now()
 		st := ss.status()
 		s.mu.Unlock()
-		ss.hasher = nil // it was not tracking; finish hashes the file
+		s.startEarly(ss)
 		ss.release()
 		return st, true, nil
 	}
@@ -497,7 +547,7 @@ func (s *Service) create(si wire.StorageIndex, spec Spec) (st Status, created bo
 		s.mu.Unlock()
 		return Status{}, false, err
 	}
-	ss := &session{si: si, spec: spec, lock: make(chan struct{}, 1), state: StateReceiving, lastActive: s.now()}
+	ss := &session{si: si, spec: spec, lock: make(chan struct{}, 1), state: StateReceiving, lastActive: s.now(), grew: make(chan struct{})}
 	ss.lock <- struct{}{} // held until the files exist
 	s.sessions[si] = ss
 	s.mu.Unlock()
@@ -516,9 +566,10 @@ func (s *Service) create(si wire.StorageIndex, spec Spec) (st Status, created bo
 		ss.release()
 		return Status{}, false, stagingErr(err)
 	}
-	if spec.CrypttextHash != nil {
-		ss.hasher = NewCrypttextHasher()
-	}
+	// The crypttext hash is tracked whether or not the uploader gave one:
+	// it may give it at finish, and checking is then free.
+	ss.hasher = NewCrypttextHasher()
+	s.startEarly(ss)
 	ss.release()
 	s.log.Info("helper: upload begun", "si", si.String(), "size", spec.Size)
 	return st, true, nil
@@ -625,10 +676,20 @@ func (s *Service) WriteChunk(ctx context.Context, si wire.StorageIndex, off int6
 		return Status{}, err
 	}
 	defer ss.release()
+	// Start the placement early if it is not running yet (an earlier one
+	// stopped, or no slot was free at begin); the deferred call runs with
+	// the session still locked.
+	defer s.startEarly(ss)
 
 	s.mu.Lock()
 	held, size := ss.held, ss.spec.Size
+	ss.writing = true
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		ss.writing = false
+		s.mu.Unlock()
+	}()
 	switch {
 	case off > size || n > size-off:
 		return s.touch(ss), fmt.Errorf("%w: bytes %d-%d lie beyond the upload's size of %d", ErrRange, off, off+n-1, size)
@@ -737,6 +798,8 @@ func (s *Service) receive(ctx context.Context, ss *session, r io.Reader, held, n
 		ss.ackSeq++
 		s.mu.Lock()
 		ss.held = held + got
+		close(ss.grew) // wake an early placement waiting for these bytes
+		ss.grew = make(chan struct{})
 		s.mu.Unlock()
 	}
 	return rerr
@@ -764,17 +827,36 @@ func (s *Service) rollback(ss *session, held int64) {
 }
 
 // Finish encodes and places an upload whose ciphertext is all in, and
-// returns the result. It may take a while; if ctx ends first, the placement
-// carries on and a later Finish (or Begin, or Status) gets its result. A
-// Finish while one is running waits for the same placement, and a Finish
-// after success returns the remembered result, so retrying is always
-// safe.
-//
-// If the session was begun with a crypttext hash, the staged ciphertext is
-// checked against it first; on a mismatch the session is deleted and
-// ErrIntegrity returned, and nothing is placed. If the placement fails
-// (ErrPlacement), the ciphertext stays staged and Finish may be retried.
+// returns the result. It is FinishWithHash without a hash.
 func (s *Service) Finish(ctx context.Context, si wire.StorageIndex) (*Placed, error) {
+	return s.FinishWithHash(ctx, si, nil)
+}
+
+// FinishWithHash encodes and places an upload whose ciphertext is all in,
+// and returns the result. It may take a while; if ctx ends first, the
+// placement carries on and a later Finish (or Begin, or Status) gets its
+// result. A Finish while one is running waits for the same placement, and
+// a Finish after success returns the remembered result, so retrying is
+// always safe.
+//
+// crypttextHash, if not nil, is the uploader's crypttext hash (see
+// Spec.CrypttextHash), for an uploader that computed it while sending
+// rather than before Begin. A session begun without one adopts it; one
+// begun with another is a conflict (ErrConflict), and so is a stored or
+// running placement whose result does not carry it.
+//
+// If the session has a crypttext hash, the staged ciphertext is checked
+// against it before the placement's final step; on a mismatch the session
+// is deleted, ErrIntegrity returned, and no share is completed on the grid.
+// If the placement fails (ErrPlacement), the ciphertext stays staged and
+// Finish may be retried.
+//
+// Usually most of the work is done by then: a placement starts as soon as
+// a session begins (or resumes) and a placement slot is free, reading the
+// ciphertext as it is acknowledged, and Finish only lets it take the last
+// bytes once they are verified. Without one (no slot was free, the helper
+// restarted, or it stopped), Finish places the staged file from the start.
+func (s *Service) FinishWithHash(ctx context.Context, si wire.StorageIndex, crypttextHash *hashtree.Hash) (*Placed, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
@@ -784,7 +866,7 @@ func (s *Service) Finish(ctx context.Context, si wire.StorageIndex) (*Placed, er
 		if r := s.results[si]; r != nil {
 			p := r.placed.clone()
 			s.mu.Unlock()
-			return p, nil
+			return p, checkFinishHash(si, p, crypttextHash)
 		}
 		ss := s.sessions[si]
 		if ss == nil {
@@ -794,13 +876,17 @@ func (s *Service) Finish(ctx context.Context, si wire.StorageIndex) (*Placed, er
 		p := ss.placing
 		s.mu.Unlock()
 		if p != nil {
-			return await(ctx, p)
+			placed, err := await(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			return placed, checkFinishHash(si, placed, crypttextHash)
 		}
 		if err := ss.acquire(ctx); err != nil {
 			return nil, err
 		}
 		s.mu.Lock()
-		if ss.removed {
+		if ss.removed || ss.placing != nil {
 			s.mu.Unlock()
 			ss.release()
 			continue
@@ -812,14 +898,65 @@ func (s *Service) Finish(ctx context.Context, si wire.StorageIndex) (*Placed, er
 			return nil, fmt.Errorf("%w: the upload is incomplete: %d of %d bytes received", ErrConflict, held, size)
 		}
 		spec := ss.spec
+		s.mu.Unlock()
+		if crypttextHash != nil {
+			if spec.CrypttextHash != nil && *spec.CrypttextHash != *crypttextHash {
+				ss.release()
+				return nil, fmt.Errorf("%w: the upload was begun with another crypttext hash", ErrConflict)
+			}
+			if spec.CrypttextHash == nil {
+				// Adopt it, durably, as Begin would: a retried finish
+				// after a restart is then checked against it too.
+				ns := spec
+				h := *crypttextHash
+				ns.CrypttextHash = &h
+				if err := writeFileAtomic(s.path(si, extSpec), encodeSpec(ns)); err != nil {
+					ss.release()
+					return nil, stagingErr(err)
+				}
+				spec = ns
+			}
+		}
 		p = &placement{done: make(chan struct{})}
+		s.mu.Lock()
+		ss.spec = spec
 		ss.placing = p
 		ss.state = StatePlacing
 		ss.lastErr = ""
+		// Take over the early placement, if one is running and usable.
+		e := ss.early
+		ss.early = nil
+		usable := e != nil && e.stopped == nil && !isClosed(e.done)
+		if usable {
+			e.handed = true
+		}
 		s.wg.Add(1) // cannot race Close's Wait: this operation holds the count above zero
 		s.mu.Unlock()
-		go s.place(ss, spec, p) // takes over the session lock
+		go s.place(ss, spec, p, e, usable) // takes over the session lock
 		return await(ctx, p)
+	}
+}
+
+// checkFinishHash checks a placed result against a crypttext hash given
+// at finish.
+func checkFinishHash(si wire.StorageIndex, p *Placed, h *hashtree.Hash) error {
+	if h == nil {
+		return nil
+	}
+	v := p.VerifyCap
+	spec := Spec{Size: v.Size, Params: Params{K: v.K, N: v.N}, CrypttextHash: h}
+	if err := p.check(si, spec); err != nil {
+		return fmt.Errorf("%w: the file stored under this storage index does not match the crypttext hash: %v", ErrConflict, err)
+	}
+	return nil
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -855,7 +992,7 @@ func (s *Service) verify(ctx context.Context, ss *session, spec Spec) error {
 		ss.hasher, ss.hashed = h, spec.Size
 	}
 	if h.Sum() != *spec.CrypttextHash {
-		return fmt.Errorf("%w: the ciphertext received does not match the crypttext hash given at begin; the upload was discarded", ErrIntegrity)
+		return fmt.Errorf("%w: the ciphertext received does not match the crypttext hash; the upload was discarded", ErrIntegrity)
 	}
 	return nil
 }
@@ -878,11 +1015,26 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 // runs detached from the finish request that started it, so that neither a
 // long hash check nor a long placement is cut short (and started over) by
 // an impatient client.
-func (s *Service) place(ss *session, spec Spec, p *placement) {
+//
+// e is the session's early placement, if it had one; usable says whether
+// it is still running (then place lets it finish instead of starting
+// another).
+func (s *Service) place(ss *session, spec Spec, p *placement, e *early, usable bool) {
 	defer s.wg.Done()
 	defer ss.release()
 	start := s.now()
+	if e != nil && !usable {
+		s.stopEarly(e, errSuperseded)
+		e = nil
+	}
 	if err := s.verify(s.ctx, ss, spec); err != nil {
+		if e != nil {
+			// The early placement is waiting for the last bytes: it gets
+			// this error instead, so the placer aborts its buckets and no
+			// share is completed.
+			e.cancel(err)
+			<-e.done
+		}
 		if errors.Is(err, ErrIntegrity) {
 			s.log.Warn("helper: upload failed its integrity check; discarded", "si", ss.si.String())
 			s.removeSession(ss)
@@ -896,7 +1048,25 @@ func (s *Service) place(ss *session, spec Spec, p *placement) {
 		s.placementFailed(ss, p, err, err)
 		return
 	}
-	placed, err := s.runPlacer(ss, spec)
+	var placed *Placed
+	var err error
+	if e != nil && isClosed(e.done) {
+		// It failed before getting the last bytes (and was taken over
+		// just then): start afresh, as if there had been none.
+		e = nil
+	}
+	if e != nil {
+		close(e.gate) // verified: the early placement may read the end
+		<-e.done
+		placed, err = e.placed, e.err
+		if err == nil {
+			if cerr := placed.check(ss.si, spec); cerr != nil {
+				placed, err = nil, fmt.Errorf("placer returned an inconsistent result: %w", cerr)
+			}
+		}
+	} else {
+		placed, err = s.runPlacer(ss, spec)
+	}
 	if err != nil {
 		s.placementFailed(ss, p, err, fmt.Errorf("%w: %v", ErrPlacement, err))
 		return
@@ -917,7 +1087,7 @@ func (s *Service) place(ss *session, spec Spec, p *placement) {
 		s.log.Error("helper: deleting staged ciphertext", "si", ss.si.String(), "err", err)
 	}
 	s.log.Info("helper: upload placed", "si", ss.si.String(), "size", spec.Size,
-		"happiness", placed.Happiness, "took", s.now().Sub(start))
+		"happiness", placed.Happiness, "early", e != nil, "took", s.now().Sub(start))
 	p.placed = placed
 	close(p.done)
 }
@@ -936,37 +1106,255 @@ func (s *Service) placementFailed(ss *session, p *placement, cause, err error) {
 	close(p.done)
 }
 
-func (s *Service) runPlacer(ss *session, spec Spec) (placed *Placed, err error) {
+// runPlacer places the whole staged ciphertext of a session whose lock the
+// caller owns, once a placement slot is free.
+func (s *Service) runPlacer(ss *session, spec Spec) (*Placed, error) {
+	if err := s.acquireSlot(); err != nil {
+		return nil, err
+	}
+	defer func() { <-s.placeSem }()
+	return s.callPlacer(s.ctx, ss.si, spec, io.NewSectionReader(ss.data, 0, spec.Size))
+}
+
+// acquireSlot waits for a placement slot. Early placements may hold every
+// slot while their uploaders send: a finished upload goes first, so one of
+// them is stopped (it is placed at its own finish instead).
+func (s *Service) acquireSlot() error {
 	select {
 	case s.placeSem <- struct{}{}:
-		defer func() { <-s.placeSem }()
-	case <-s.ctx.Done():
-		return nil, s.ctx.Err()
+		return nil
+	default:
 	}
+	s.mu.Lock()
+	s.waiting++
+	victim := s.preemptLocked()
+	s.mu.Unlock()
+	if victim != nil {
+		victim.cancel(errPreempted)
+	}
+	var err error
+	select {
+	case s.placeSem <- struct{}{}:
+	case <-s.ctx.Done():
+		err = s.ctx.Err()
+	}
+	s.mu.Lock()
+	s.waiting--
+	s.mu.Unlock()
+	return err
+}
+
+// preemptLocked marks for cancellation the early placement whose uploader
+// was least recently active, if there is one, and returns it. Call with
+// s.mu held; cancel the result once it is released.
+func (s *Service) preemptLocked() *early {
+	var victim *early
+	var at time.Time
+	for _, o := range s.sessions {
+		e := o.early
+		if e == nil || e.handed || e.stopped != nil {
+			continue
+		}
+		if victim == nil || o.lastActive.Before(at) {
+			victim, at = e, o.lastActive
+		}
+	}
+	if victim != nil {
+		victim.stopped = errPreempted
+	}
+	return victim
+}
+
+// callPlacer runs the Placer and checks its result.
+func (s *Service) callPlacer(ctx context.Context, si wire.StorageIndex, spec Spec, r io.Reader) (placed *Placed, err error) {
 	defer func() {
 		// A placer bug must not take the whole node down.
 		if r := recover(); r != nil {
 			placed, err = nil, fmt.Errorf("placer panicked: %v", r)
 		}
 	}()
-	placed, err = s.placer.Place(s.ctx, ss.si, io.NewSectionReader(ss.data, 0, spec.Size), spec.Size, spec.Params)
+	placed, err = s.placer.Place(ctx, si, r, spec.Size, spec.Params)
 	if err != nil {
 		return nil, err
 	}
-	if err := placed.check(ss.si, spec); err != nil {
+	if err := placed.check(si, spec); err != nil {
 		return nil, fmt.Errorf("placer returned an inconsistent result: %w", err)
 	}
 	return placed, nil
 }
 
-// removeSession deletes a session whose lock the caller holds.
+// startEarly starts placing a session while its ciphertext arrives, if
+// early placement is enabled, none is running, the session is not being
+// placed, and a placement slot is free (finishes waiting for one come
+// first). Call with the session's lock held, inside an operation (enter).
+func (s *Service) startEarly(ss *session) {
+	if s.cfg.StallTimeout < 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || ss.removed || ss.early != nil || ss.placing != nil || ss.earlyFail || s.waiting > 0 {
+		return
+	}
+	select {
+	case s.placeSem <- struct{}{}:
+	default:
+		return // all slots busy: the placement waits for finish
+	}
+	ctx, cancel := context.WithCancelCause(s.ctx)
+	e := &early{ctx: ctx, cancel: cancel, gate: make(chan struct{}), done: make(chan struct{})}
+	ss.early = e
+	r := &followReader{s: s, ss: ss, e: e, data: ss.data, size: ss.spec.Size}
+	s.wg.Add(1) // inside an operation, so Close is not waiting yet
+	go s.runEarly(ss, ss.spec, e, r)
+}
+
+// runEarly runs an early placement until the placer returns.
+func (s *Service) runEarly(ss *session, spec Spec, e *early, r *followReader) {
+	defer s.wg.Done()
+	start := time.Now()
+	placed, err := s.callPlacer(e.ctx, ss.si, spec, r)
+	if err == nil && r.pos != spec.Size {
+		// Cannot happen with a placer that reads all it encodes.
+		placed, err = nil, fmt.Errorf("placer returned after reading %d of %d bytes", r.pos, spec.Size)
+	}
+	<-s.placeSem
+	s.mu.Lock()
+	e.placed, e.err = placed, err
+	stopped := e.stopped
+	if ss.early == e {
+		// Not taken over by a finish: it can only have failed.
+		ss.early = nil
+		if stopped == nil && s.ctx.Err() == nil && err != nil {
+			// The placer's own failure (no happy layout, ...): do not
+			// start again at every chunk; finish places as usual.
+			ss.earlyFail = true
+		}
+	}
+	s.mu.Unlock()
+	e.cancel(nil)
+	switch {
+	case err == nil:
+	case stopped != nil:
+		s.log.Info("helper: early placement stopped", "si", ss.si.String(), "read", r.pos, "reason", stopped, "after", time.Since(start))
+	case s.ctx.Err() == nil:
+		s.log.Warn("helper: early placement failed", "si", ss.si.String(), "read", r.pos, "err", err)
+	}
+	close(e.done)
+}
+
+// stopEarly cancels an early placement and waits for its placer to return.
+// The caller must not hold s.mu.
+func (s *Service) stopEarly(e *early, cause error) {
+	s.mu.Lock()
+	if e.stopped == nil && !e.handed {
+		e.stopped = cause
+	}
+	s.mu.Unlock()
+	e.cancel(cause)
+	<-e.done
+}
+
+// followReader reads a session's staged ciphertext while it arrives: it
+// returns acknowledged bytes only, blocks until more are acknowledged, and
+// holds back the last byte until a finish has verified the whole
+// ciphertext and opened the gate. If the early placement is cancelled
+// (integrity failure, abort, stall, shutdown) it returns the cause, so the
+// placer fails and aborts its buckets.
+type followReader struct {
+	s    *Service
+	ss   *session
+	e    *early
+	data *os.File
+	size int64
+	pos  int64 // only touched by the placer's reading goroutine
+}
+
+func (r *followReader) Read(p []byte) (int, error) {
+	if r.pos >= r.size {
+		return 0, io.EOF
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		if r.e.ctx.Err() != nil {
+			return 0, context.Cause(r.e.ctx)
+		}
+		open := isClosed(r.e.gate)
+		r.s.mu.Lock()
+		limit, grew := r.ss.held, r.ss.grew
+		r.s.mu.Unlock()
+		if !open {
+			limit = min(limit, r.size-1)
+		}
+		if limit > r.pos {
+			n := min(int64(len(p)), limit-r.pos)
+			k, err := r.data.ReadAt(p[:n], r.pos)
+			r.pos += int64(k)
+			if int64(k) == n {
+				return k, nil
+			}
+			if err == nil || errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF // the file is shorter than acknowledged
+			}
+			return k, err
+		}
+		if timer == nil {
+			timer = time.NewTimer(r.s.cfg.StallTimeout)
+		}
+		select {
+		case <-grew:
+		case <-r.e.gate:
+		case <-r.e.ctx.Done():
+		case <-timer.C:
+			if err := r.stalled(); err != nil {
+				return 0, err
+			}
+			timer.Reset(r.s.cfg.StallTimeout)
+		}
+	}
+}
+
+// stalled decides, when no bytes came for StallTimeout, whether to give up
+// (and why): not while a chunk is being received, nor once a finish owns
+// the placement.
+func (r *followReader) stalled() error {
+	r.s.mu.Lock()
+	if err := r.e.stopped; err != nil {
+		r.s.mu.Unlock()
+		return err
+	}
+	if r.e.handed || r.ss.writing {
+		r.s.mu.Unlock()
+		return nil
+	}
+	r.e.stopped = errStalled
+	r.s.mu.Unlock()
+	r.e.cancel(errStalled)
+	return errStalled
+}
+
+// removeSession deletes a session whose lock the caller holds, stopping
+// its early placement first.
 func (s *Service) removeSession(ss *session) {
 	s.mu.Lock()
 	if s.sessions[ss.si] == ss {
 		delete(s.sessions, ss.si)
 	}
 	ss.removed = true
+	e := ss.early
+	ss.early = nil
 	s.mu.Unlock()
+	if e != nil {
+		s.stopEarly(e, errAborted)
+	}
 	ss.closeFiles()
 	if err := s.removeFiles(ss.si, extSpec, extData, extAck); err != nil {
 		s.log.Error("helper: deleting session files", "si", ss.si.String(), "err", err)
@@ -987,8 +1375,9 @@ func (s *Service) Status(si wire.StorageIndex) (Status, error) {
 }
 
 // Abort deletes si's session and its staged ciphertext, or forgets its
-// remembered result. A session being placed cannot be aborted
-// (ErrConflict).
+// remembered result. An early placement of the session (see
+// FinishWithHash) is cancelled first, its buckets aborted. A session being
+// placed after a finish cannot be aborted (ErrConflict).
 func (s *Service) Abort(ctx context.Context, si wire.StorageIndex) error {
 	if err := s.enter(); err != nil {
 		return err
