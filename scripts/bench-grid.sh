@@ -23,7 +23,16 @@ trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
-# measure LABEL CMD...: runs CMD, prints "seconds maxrss_kib"
+RUNS=${RUNS:-3}
+
+# median of the lines "seconds rss" on stdin: prints "seconds rss" of the median run
+median() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+
+# vary: make the file's content new (first 16 bytes), so that convergent
+# encryption gives a new key and nothing is deduplicated between runs.
+vary() { head -c 16 /dev/urandom | dd of="$WORK/file" bs=16 count=1 conv=notrunc status=none; }
+
+# measure CMD...: runs CMD, prints "seconds maxrss_kib"
 measure() {
   /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; return 1; }
   cat "$WORK/time"
@@ -31,7 +40,7 @@ measure() {
 
 mbps() { python3 -c "print(f'{$SIZE_MIB*1048576/1e6/float(\"$1\"):.0f}')"; }
 
-echo "# $(date -u +%F) · $(nproc) cores · $(uname -m) · ${SIZE_MIB} MiB random file" >&2
+echo "# $(date -u +%F) · $(nproc) cores · $(uname -m) · ${SIZE_MIB} MiB random file · median of $RUNS runs" >&2
 head -c $((SIZE_MIB * 1048576)) /dev/urandom >"$WORK/file"
 
 cube_grid() { # K N: introducer, N storage nodes, a helper node; encoding K-of-N, happy N
@@ -51,11 +60,18 @@ cube_grid() { # K N: introducer, N storage nodes, a helper node; encoding K-of-N
     "$CUBE" status --node "$dir/helper" 2>/dev/null | grep -q "$n known, $n connected" && break
     sleep 0.2
   done
-  read -r pt pr < <(measure "$CUBE" put -q --node "$dir/helper" "$WORK/file")
-  local c; c=$(cat "$WORK/out")
-  read -r gt gr < <(measure "$CUBE" get --node "$dir/helper" "$c" "$WORK/back")
-  cmp -s "$WORK/file" "$WORK/back" || { echo "cube get returned different bytes" >&2; exit 1; }
-  rm -f "$WORK/back"
+  local puts="" gets="" c
+  for _ in $(seq 1 "$RUNS"); do
+    vary
+    puts+="$(measure "$CUBE" put -q --node "$dir/helper" "$WORK/file")"$'\n'
+    c=$(cat "$WORK/out")
+    sync # the put's writes are not the get's business
+    gets+="$(measure "$CUBE" get --node "$dir/helper" "$c" "$WORK/back")"$'\n'
+    cmp -s "$WORK/file" "$WORK/back" || { echo "cube get returned different bytes" >&2; exit 1; }
+    rm -f "$WORK/back"
+  done
+  read -r pt pr < <(printf '%s' "$puts" | median)
+  read -r gt gr < <(printf '%s' "$gets" | median)
   echo "| cube, $k-of-$n, $n storage nodes + helper | $(mbps "$pt") MB/s ($pt s) | $((pr / 1024)) MiB | $(mbps "$gt") MB/s ($gt s) | $((gr / 1024)) MiB |"
   for d in "$dir"/*.log; do :; done
 }
@@ -72,10 +88,17 @@ minio_bench() {
   export RCLONE_CONFIG_M_TYPE=s3 RCLONE_CONFIG_M_PROVIDER=Minio RCLONE_CONFIG_M_ENDPOINT="http://127.0.0.1:$p" \
     RCLONE_CONFIG_M_ACCESS_KEY_ID=benchuser RCLONE_CONFIG_M_SECRET_ACCESS_KEY=benchpassword
   for _ in $(seq 1 100); do "$RCLONE" mkdir m:bench 2>/dev/null && break; sleep 0.2; done
-  read -r pt pr < <(measure "$RCLONE" copyto "$WORK/file" m:bench/file)
-  read -r gt gr < <(measure "$RCLONE" copyto m:bench/file "$WORK/back")
-  cmp -s "$WORK/file" "$WORK/back" || { echo "minio returned different bytes" >&2; exit 1; }
-  rm -f "$WORK/back"
+  local puts="" gets=""
+  for _ in $(seq 1 "$RUNS"); do
+    vary
+    puts+="$(measure "$RCLONE" copyto "$WORK/file" m:bench/file)"$'\n'
+    sync
+    gets+="$(measure "$RCLONE" copyto m:bench/file "$WORK/back")"$'\n'
+    cmp -s "$WORK/file" "$WORK/back" || { echo "minio returned different bytes" >&2; exit 1; }
+    rm -f "$WORK/back"
+  done
+  read -r pt pr < <(printf '%s' "$puts" | median)
+  read -r gt gr < <(printf '%s' "$gets" | median)
   echo "| MinIO (EC 2+2 on 4 drives) + rclone | $(mbps "$pt") MB/s ($pt s) | $((pr / 1024)) MiB (rclone) | $(mbps "$gt") MB/s ($gt s) | $((gr / 1024)) MiB (rclone) |"
 }
 

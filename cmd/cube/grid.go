@@ -14,6 +14,7 @@ import (
 
 	"github.com/communitycube/cube/server/grid/download"
 	"github.com/communitycube/cube/server/grid/gridclient"
+	"github.com/communitycube/cube/server/grid/prealloc"
 	"github.com/communitycube/cube/server/grid/repair"
 	"github.com/communitycube/cube/server/grid/upload"
 	"github.com/communitycube/cube/server/node"
@@ -127,7 +128,7 @@ func getCmd(ctx context.Context, args []string) error {
 		_, err := download.Download(ctx, g.Broker, c, os.Stdout, nil)
 		return err
 	}
-	return writeAtomically(fs.Arg(1), func(w io.Writer) error {
+	return writeAtomically(fs.Arg(1), capSize(c), func(w io.Writer) error {
 		_, err := download.Download(ctx, g.Broker, c, w, nil)
 		return err
 	})
@@ -138,9 +139,14 @@ func getCmd(ctx context.Context, args []string) error {
 // under the final name. It does not fsync (neither do cp, curl or rclone):
 // the file's original is safe on the grid, and a sync would cost a second
 // per 256 MiB on a typical disk.
-func writeAtomically(out string, fill func(io.Writer) error) error {
+func writeAtomically(out string, size int64, fill func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".partial-*")
 	if err != nil {
+		return err
+	}
+	if err := prealloc.File(tmp, size); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
 		return err
 	}
 	ok := false
@@ -161,6 +167,17 @@ func writeAtomically(out string, fill func(io.Writer) error) error {
 	}
 	ok = true
 	return nil
+}
+
+// capSize is the size of the file a cap names.
+func capSize(c cap.Cap) int64 {
+	switch c := c.(type) {
+	case cap.CHK:
+		return c.Size
+	case cap.LIT:
+		return int64(len(c.Data))
+	}
+	return 0
 }
 
 func checkCmd(ctx context.Context, args []string) error {

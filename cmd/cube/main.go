@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -51,7 +52,15 @@ func (e usageError) Error() string { return e.msg }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := dispatch(ctx, os.Args[1:]); err != nil {
+	if f := os.Getenv("CUBE_CPUPROFILE"); f != "" {
+		// For developers: a CPU profile of this command.
+		if out, err := os.Create(f); err == nil && pprof.StartCPUProfile(out) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	err := dispatch(ctx, os.Args[1:])
+	pprof.StopCPUProfile()
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "cube:", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/communitycube/cube/server/grid/broker"
+	"github.com/communitycube/cube/server/grid/bufnet"
 	"github.com/communitycube/cube/server/grid/helper"
 	"github.com/communitycube/cube/server/grid/introducer"
 	"github.com/communitycube/cube/server/grid/storage"
@@ -189,7 +190,9 @@ func (g *grid) serve(ctx context.Context) error {
 	}
 	g.log.Info("grid listening", "addr", g.ln.Addr().String(), "advertised", net.JoinHostPort(g.host, strconv.Itoa(int(g.port))))
 	errc := make(chan error, 1)
-	go func() { errc <- g.srv.Serve(tls.NewListener(g.ln, g.srv.TLSConfig)) }()
+	go func() {
+		errc <- g.srv.Serve(tls.NewListener(bufnet.Listener(g.ln, bufnet.ReadBuffer), g.srv.TLSConfig))
+	}()
 	select {
 	case err := <-errc:
 		return err

@@ -19,6 +19,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/communitycube/cube/server/grid/bufnet"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -133,6 +134,14 @@ func New(n nurl.NURL, opts *Options) (*Client, error) {
 	dial := o.DialContext
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	raw := dial
+	dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := raw(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return bufnet.Conn(c, bufnet.ReadBuffer), nil
 	}
 	tr := &http.Transport{
 		// No Proxy: a NURL names the exact endpoint to reach; use

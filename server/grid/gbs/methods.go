@@ -1,7 +1,6 @@
 package gbs
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -191,14 +190,55 @@ func (c *Client) ReadMutableShare(ctx context.Context, si wire.StorageIndex, shn
 }
 
 func (c *Client) readShare(ctx context.Context, kind wire.ShareKind, si wire.StorageIndex, shnum uint16, offset, length uint64) ([]byte, error) {
-	// Pre-size for the common small read, but never trust length (chosen by
-	// the caller, possibly from untrusted metadata) for a big allocation.
-	var buf bytes.Buffer
-	buf.Grow(int(min(length, 1<<20)))
-	if _, err := c.ReadShareTo(ctx, kind, si, shnum, offset, length, &buf); err != nil {
+	// Size the buffer for the whole answer, but never trust length (chosen
+	// by the caller, possibly from untrusted metadata) for a big allocation.
+	buf := &sliceWriter{b: make([]byte, 0, min(length, maxPresize))}
+	if _, err := c.ReadShareTo(ctx, kind, si, shnum, offset, length, buf); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return buf.b, nil
+}
+
+// maxPresize bounds the buffer allocated before a read's bytes arrive.
+const maxPresize = 64 << 20
+
+// sliceWriter collects a response in one slice, read into directly. Unlike
+// bytes.Buffer, which grows (allocating and copying) once more when it is
+// exactly full just to see the end, it probes for the end with a single
+// spare byte: an exactly sized read costs one allocation and no copy.
+type sliceWriter struct{ b []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) {
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *sliceWriter) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		if len(s.b) == cap(s.b) {
+			var probe [1]byte
+			n, err := r.Read(probe[:])
+			s.b = append(s.b, probe[:n]...)
+			total += int64(n)
+			if err == io.EOF {
+				return total, nil
+			}
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		n, err := r.Read(s.b[len(s.b):cap(s.b)])
+		s.b = s.b[:len(s.b)+n]
+		total += int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 // ReadShareTo streams up to length bytes at offset of a share into w and

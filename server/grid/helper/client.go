@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/communitycube/cube/server/grid/bufnet"
 	"io"
 	"math/rand/v2"
 	"mime"
@@ -86,9 +87,16 @@ func NewClient(n nurl.NURL, opts *ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	dial := o.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	raw := o.DialContext
+	if raw == nil {
+		raw = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := raw(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return bufnet.Conn(c, bufnet.ReadBuffer), nil
 	}
 	tr := &http.Transport{
 		DialContext:         dial, // no proxy: the NURL names the endpoint

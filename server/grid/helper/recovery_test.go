@@ -21,7 +21,9 @@ func TestCrashRecovery(t *testing.T) {
 	placer := &fakePlacer{}
 	open := func() *helper.Service {
 		t.Helper()
-		s, err := helper.New(helper.Config{Dir: dir, Placer: placer, Logger: quiet, SweepInterval: -1})
+		// No early placement: every chunk is then synced and recorded in
+		// its own ack slot, which the torn-slot case below relies on.
+		s, err := helper.New(helper.Config{Dir: dir, Placer: placer, Logger: quiet, SweepInterval: -1, StallTimeout: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -192,5 +194,119 @@ func TestFinishOutlivesRequest(t *testing.T) {
 	f.checkPlaced(t, p)
 	if placer.Calls() != 2 {
 		t.Fatalf("placer called %d times, want 2 (one cancelled by Close)", placer.Calls())
+	}
+}
+
+// copyDir snapshots a staging directory as a crash would leave it: the
+// files as they are, whatever the running helper has not recorded yet.
+func copyDir(t *testing.T, from string) string {
+	t.Helper()
+	to := t.TempDir()
+	ents, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return to
+}
+
+// While an early placement consumes the staged bytes, they are acknowledged
+// without being synced; a crash then loses the unrecorded tail, and the
+// restarted helper says so, so the uploader resends it.
+func TestLazySyncWhilePlacingEarly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	gate := make(chan struct{})
+	placer := &fakePlacer{gate: gate}
+	s, err := helper.New(helper.Config{Dir: dir, Placer: placer, Logger: quiet, SweepInterval: -1, SyncDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFile(t, 10000)
+	if _, err := s.Begin(ctx, f.si, f.spec(true)); err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(0); off < 3000; off += 1000 {
+		if _, err := s.WriteChunk(ctx, f.si, off, bytes.NewReader(f.cipher[off:off+1000]), 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := mustStatus(t, s, f.si); st.Received != 3000 {
+		t.Fatalf("held %d, want 3000", st.Received)
+	}
+	// The early placement started at Begin, so the chunks were only
+	// written, not recorded.
+	crashed := copyDir(t, dir)
+	c, err := helper.New(helper.Config{Dir: crashed, Placer: &fakePlacer{}, Logger: quiet, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := mustStatus(t, c, f.si); st.Received != 0 {
+		t.Fatalf("after a crash %d bytes held, want the 0 recorded", st.Received)
+	}
+	if _, err := c.WriteChunk(ctx, f.si, 0, bytes.NewReader(f.cipher), int64(len(f.cipher))); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Finish(ctx, f.si)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.checkPlaced(t, p)
+	c.Close()
+
+	// A clean shutdown records everything held.
+	close(gate)
+	s.Close()
+	s, err = helper.New(helper.Config{Dir: dir, Placer: &fakePlacer{}, Logger: quiet, SweepInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st := mustStatus(t, s, f.si); st.Received != 3000 {
+		t.Fatalf("after a clean shutdown %d bytes held, want 3000", st.Received)
+	}
+}
+
+// A session that pauses gets its held bytes synced soon after.
+func TestIdleSync(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	gate := make(chan struct{})
+	defer close(gate)
+	s, err := helper.New(helper.Config{Dir: dir, Placer: &fakePlacer{gate: gate}, Logger: quiet, SweepInterval: -1, SyncDelay: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := newFile(t, 10000)
+	if _, err := s.Begin(ctx, f.si, f.spec(true)); err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(0); off < 3000; off += 1000 {
+		if _, err := s.WriteChunk(ctx, f.si, off, bytes.NewReader(f.cipher[off:off+1000]), 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := helper.New(helper.Config{Dir: copyDir(t, dir), Placer: &fakePlacer{}, Logger: quiet, SweepInterval: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := mustStatus(t, c, f.si).Received
+		c.Close()
+		if got == 3000 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a paused session still has %d of 3000 bytes recorded", got)
+		}
 	}
 }

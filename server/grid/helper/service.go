@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/communitycube/cube/server/grid/prealloc"
 	"io"
 	"log/slog"
 	"os"
@@ -26,6 +27,7 @@ const (
 	DefaultIdleTimeout     = 7 * 24 * time.Hour
 	DefaultResultRetention = 24 * time.Hour
 	DefaultStallTimeout    = 2 * time.Minute
+	DefaultSyncDelay       = time.Second
 )
 
 // Config configures a Service.
@@ -76,6 +78,10 @@ type Config struct {
 	// placement had run. Default DefaultStallTimeout, at most IdleTimeout;
 	// a negative value disables early placement.
 	StallTimeout time.Duration
+	// SyncDelay is how long received bytes that an early placement is
+	// consuming may stay unsynced after the session's last chunk (default
+	// DefaultSyncDelay). See receive.
+	SyncDelay time.Duration
 	// SweepInterval is how often idle sessions and old results are looked
 	// for; 0 derives it from IdleTimeout and ResultRetention, and a
 	// negative value disables the background sweep (call Sweep yourself).
@@ -139,6 +145,10 @@ type session struct {
 	ackSeq uint64
 	hasher *hashtree.Hasher // crypttext hash of data[:hashed]; nil: recompute at finish
 	hashed int64
+	// durable is how much of data is synced and recorded in ack: what a
+	// restarted helper holds. It trails held while an early placement
+	// consumes the bytes (see receive).
+	durable int64
 
 	// Guarded by Service.mu.
 	spec       Spec
@@ -152,6 +162,7 @@ type session struct {
 	early      *early // an early placement not (yet) taken over by a finish
 	earlyFail  bool   // an early placement failed on its own: leave it to finish
 	removed    bool
+	syncTimer  *time.Timer // pending idleSync
 }
 
 // placement is a running Placer call that finish requests wait on.
@@ -240,6 +251,9 @@ func New(cfg Config) (*Service, error) {
 	setDefault(&cfg.MaxChunkSize, DefaultMaxChunkSize)
 	setDefault(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDefault(&cfg.ResultRetention, DefaultResultRetention)
+	if cfg.SyncDelay <= 0 {
+		cfg.SyncDelay = DefaultSyncDelay
+	}
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = DefaultStallTimeout
 	}
@@ -366,6 +380,7 @@ func (s *Service) loadSession(si wire.StorageIndex) (*session, error) {
 	}
 	ss.ackSeq = seq
 	ss.held = min(acked, spec.Size)
+	defer func() { ss.durable = ss.held }()
 	if fi.Size() < ss.held {
 		// Cannot happen unless the file system lost synced data.
 		s.log.Error("helper: staged ciphertext shorter than acknowledged", "si", si.String(), "acked", ss.held, "have", fi.Size())
@@ -582,6 +597,11 @@ func (s *Service) createFiles(ss *session) error {
 	if ss.data, err = os.OpenFile(s.path(ss.si, extData), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 		return err
 	}
+	// Reserve the blocks: appending into them costs a tenth of the CPU of
+	// growing the file, and a full disk shows up now, not half-way.
+	if err := prealloc.File(ss.data, ss.spec.Size); err != nil {
+		return err
+	}
 	if ss.ack, err = os.OpenFile(s.path(ss.si, extAck), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
 		return err
 	}
@@ -753,9 +773,21 @@ func bodyErr(err error, got, want int64) error {
 	return fmt.Errorf("%w: reading the chunk after %d of %d bytes: %w", ErrInvalid, got, want, err)
 }
 
-// receive appends n bytes from r at held (the end of the staged data),
-// syncs them and records them as acknowledged. On a write failure the file
-// is cut back to held, so nothing half-stored remains.
+// receive appends n bytes from r at held (the end of the staged data) and
+// makes them held: acknowledged to the uploader and visible to an early
+// placement. On a write failure the file is cut back to held, so nothing
+// half-stored remains.
+//
+// When no early placement is consuming the session, the bytes are synced
+// and recorded before they are acknowledged, as the staged file is then
+// their only copy. While one is, they are acknowledged once written and
+// synced only when the session pauses (SyncDelay after its last chunk) or
+// the helper shuts down: the placement turns them into shares that storage
+// servers sync, and the staged file, deleted once they are placed, mostly
+// never reaches the disk — a third of an upload's disk writes saved. If the
+// helper crashes meanwhile, it restarts from the last recorded length (the
+// unrecorded tail is cut off) and Begin tells the uploader to resend from
+// there; nothing is stored that was not checked.
 func (s *Service) receive(ctx context.Context, ss *session, r io.Reader, held, n int64) error {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
@@ -785,24 +817,62 @@ func (s *Service) receive(ctx context.Context, ss *session, r io.Reader, held, n
 		}
 	}
 	if got > 0 {
-		if err := ss.data.Sync(); err != nil {
-			s.rollback(ss, held)
-			return stagingErr(err)
+		s.mu.Lock()
+		lazy := ss.early != nil
+		s.mu.Unlock()
+		if !lazy {
+			if err := s.syncLocked(ss, held+got); err != nil {
+				s.rollback(ss, held)
+				return stagingErr(err)
+			}
 		}
-		if err := writeAck(ss.ack, ss.ackSeq+1, held+got); err != nil {
-			// The slot just written may be torn; the next attempt
-			// rewrites the same slot, leaving the valid one alone.
-			s.rollback(ss, held)
-			return stagingErr(err)
-		}
-		ss.ackSeq++
 		s.mu.Lock()
 		ss.held = held + got
 		close(ss.grew) // wake an early placement waiting for these bytes
 		ss.grew = make(chan struct{})
+		if lazy {
+			if ss.syncTimer == nil {
+				ss.syncTimer = time.AfterFunc(s.cfg.SyncDelay, func() { s.idleSync(ss) })
+			} else {
+				ss.syncTimer.Reset(s.cfg.SyncDelay)
+			}
+		}
 		s.mu.Unlock()
 	}
 	return rerr
+}
+
+// syncLocked makes data[:upTo] durable: sync, then record the length. The
+// caller holds ss.lock.
+func (s *Service) syncLocked(ss *session, upTo int64) error {
+	if err := ss.data.Sync(); err != nil {
+		return err
+	}
+	if err := writeAck(ss.ack, ss.ackSeq+1, upTo); err != nil {
+		// The slot just written may be torn; the next attempt rewrites the
+		// same slot, leaving the valid one alone.
+		return err
+	}
+	ss.ackSeq++
+	ss.durable = upTo
+	return nil
+}
+
+// idleSync makes a paused session's held bytes durable.
+func (s *Service) idleSync(ss *session) {
+	if err := ss.acquire(s.ctx); err != nil {
+		return // shutting down: Close syncs
+	}
+	defer ss.release()
+	s.mu.Lock()
+	held, removed, closed := ss.held, ss.removed, s.closed
+	s.mu.Unlock()
+	if removed || closed || ss.data == nil || held <= ss.durable {
+		return
+	}
+	if err := s.syncLocked(ss, held); err != nil {
+		s.log.Warn("helper: syncing staged ciphertext", "si", ss.si.String(), "err", err)
+	}
 }
 
 func (s *Service) writeData(ss *session, p []byte, off int64) error {
@@ -1499,8 +1569,27 @@ func (s *Service) Close() error {
 
 func (s *Service) closeAll() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	sessions := make([]*session, 0, len(s.sessions))
 	for _, ss := range s.sessions {
+		if ss.syncTimer != nil {
+			ss.syncTimer.Stop()
+		}
+		sessions = append(sessions, ss)
+	}
+	s.mu.Unlock()
+	for _, ss := range sessions {
+		// An idle sync that had already started finishes first.
+		ss.lock <- struct{}{}
+		s.mu.Lock()
+		held, removed := ss.held, ss.removed
+		s.mu.Unlock()
+		if ss.data != nil && !removed && held > ss.durable {
+			if err := s.syncLocked(ss, held); err != nil {
+				s.log.Warn("helper: syncing staged ciphertext at shutdown", "si", ss.si.String(), "err", err)
+			}
+		}
 		ss.closeFiles()
+		ss.data, ss.ack = nil, nil
+		ss.release()
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/communitycube/cube/server/grid/prealloc"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -188,7 +189,11 @@ type diskFile struct{ f *os.File }
 func (c *diskFile) ReadAt(p []byte, off int64) (int, error)  { return c.f.ReadAt(p, off) }
 func (c *diskFile) WriteAt(p []byte, off int64) (int, error) { return c.f.WriteAt(p, off) }
 func (c *diskFile) Sync() error                              { return c.f.Sync() }
-func (c *diskFile) Close() error                             { return c.f.Close() }
+
+// Preallocate reserves the container's blocks before it is written (see
+// package prealloc); the server calls it when it knows the share's size.
+func (c *diskFile) Preallocate(size int64) error { return prealloc.File(c.f, size) }
+func (c *diskFile) Close() error                 { return c.f.Close() }
 func (c *diskFile) Size() (int64, error) {
 	st, err := c.f.Stat()
 	if err != nil {
