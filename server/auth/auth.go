@@ -42,6 +42,11 @@ type User struct {
 	Admin     bool
 	Disabled  bool
 	CreatedAt time.Time
+	// MustChangePassword is set for accounts an administrator created
+	// through the API: the administrator knows the initial password.
+	MustChangePassword bool
+	// Quota is the storage quota in bytes; 0 means none.
+	Quota int64
 }
 
 // Session is a signed-in browser or CLI.
@@ -116,16 +121,25 @@ func (s *Store) Setup(ctx context.Context, name, pw string) (User, error) {
 	} else if !need {
 		return User{}, ErrSetupClosed
 	}
-	return s.createUser(ctx, name, pw, true, true)
+	return s.createUser(ctx, name, pw, true, true, false)
 }
 
 // CreateUser adds an account. Creating an administrator also closes setup,
 // so `cube user add --admin` is the scripted equivalent of the setup page.
+// The person at the shell chose the password, so it need not be changed.
 func (s *Store) CreateUser(ctx context.Context, name, pw string, admin bool) (User, error) {
-	return s.createUser(ctx, name, pw, admin, false)
+	return s.createUser(ctx, name, pw, admin, false, false)
 }
 
-func (s *Store) createUser(ctx context.Context, name, pw string, admin, setup bool) (User, error) {
+// CreateUserForOther adds an account whose initial password an
+// administrator chose for someone else (POST users): the account starts
+// with MustChangePassword, and makes its keys only after its user chose
+// their own password.
+func (s *Store) CreateUserForOther(ctx context.Context, name, pw string, admin bool) (User, error) {
+	return s.createUser(ctx, name, pw, admin, false, true)
+}
+
+func (s *Store) createUser(ctx context.Context, name, pw string, admin, setup, must bool) (User, error) {
 	if err := CheckName(name); err != nil {
 		return User{}, err
 	}
@@ -152,8 +166,8 @@ func (s *Store) createUser(ctx context.Context, name, pw string, admin, setup bo
 			return User{}, err
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO users(name, pw_hash, is_admin, created_at, pw_changed_at) VALUES(?, ?, ?, ?, ?)`,
-		name, hash, admin, now.Unix(), now.Unix())
+	res, err := tx.ExecContext(ctx, `INSERT INTO users(name, pw_hash, is_admin, created_at, pw_changed_at, must_change_password) VALUES(?, ?, ?, ?, ?, ?)`,
+		name, hash, admin, now.Unix(), now.Unix(), must)
 	if db.IsUnique(err) {
 		return User{}, ErrNameTaken
 	}
@@ -167,15 +181,15 @@ func (s *Store) createUser(ctx context.Context, name, pw string, admin, setup bo
 	if err := tx.Commit(); err != nil {
 		return User{}, err
 	}
-	return User{ID: id, Name: name, Admin: admin, CreatedAt: now}, nil
+	return User{ID: id, Name: name, Admin: admin, CreatedAt: now, MustChangePassword: must}, nil
 }
 
-const userCols = `id, name, is_admin, disabled, created_at`
+const userCols = `id, name, is_admin, disabled, created_at, must_change_password, quota_bytes`
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
-	err := row.Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &created)
+	err := row.Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &created, &u.MustChangePassword, &u.Quota)
 	u.CreatedAt = time.Unix(created, 0).UTC()
 	return u, err
 }
@@ -217,8 +231,8 @@ func (s *Store) Authenticate(ctx context.Context, name, pw, remote string) (User
 	var hash string
 	var created int64
 	var u User
-	err := s.DB.QueryRowContext(ctx, `SELECT id, name, is_admin, disabled, created_at, pw_hash FROM users WHERE name = ?`, name).
-		Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &created, &hash)
+	err := s.DB.QueryRowContext(ctx, `SELECT id, name, is_admin, disabled, created_at, must_change_password, quota_bytes, pw_hash FROM users WHERE name = ?`, name).
+		Scan(&u.ID, &u.Name, &u.Admin, &u.Disabled, &created, &u.MustChangePassword, &u.Quota, &hash)
 	u.CreatedAt = time.Unix(created, 0).UTC()
 	known := err == nil
 	if err != nil && err != sql.ErrNoRows {
@@ -271,6 +285,14 @@ func (s *Store) dummy(ctx context.Context) (string, error) {
 // ChangePassword replaces a user's password after checking the current one,
 // and ends the user's other sessions (keepToken stays signed in).
 func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next, keepToken string) error {
+	return s.ChangePasswordWith(ctx, userID, current, next, keepToken, nil)
+}
+
+// ChangePasswordWith is ChangePassword that also runs inTx (if not nil)
+// inside the transaction that stores the new hash, so that what depends on
+// the password (the key bundle, re-wrapped under it) changes with it or not
+// at all. It clears MustChangePassword.
+func (s *Store) ChangePasswordWith(ctx context.Context, userID int64, current, next, keepToken string, inTx func(*sql.Tx) error) error {
 	var name, hash string
 	if err := s.DB.QueryRowContext(ctx, `SELECT name, pw_hash FROM users WHERE id = ?`, userID).Scan(&name, &hash); err != nil {
 		if err == sql.ErrNoRows {
@@ -300,11 +322,54 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next,
 		return err
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET pw_hash = ?, pw_changed_at = ? WHERE id = ?`, nh, s.now().Unix(), userID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET pw_hash = ?, pw_changed_at = ?, must_change_password = 0 WHERE id = ?`, nh, s.now().Unix(), userID); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND token_hash != ?`, userID, tokenHash(keepToken)); err != nil {
 		return err
+	}
+	if inTx != nil {
+		if err := inTx(tx); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// ResetPassword sets a user's password without the current one (the
+// caller proved the right to do so otherwise: the recovery key), runs inTx
+// (if not nil) in the same transaction, clears MustChangePassword and ends
+// every session of the user. The password rule applies.
+func (s *Store) ResetPassword(ctx context.Context, userID int64, next string, inTx func(*sql.Tx) error) error {
+	var name string
+	if err := s.DB.QueryRowContext(ctx, `SELECT name FROM users WHERE id = ?`, userID).Scan(&name); err != nil {
+		if err == sql.ErrNoRows {
+			return ErrNotFound
+		}
+		return err
+	}
+	if err := password.ValidateForAccount(next, name); err != nil {
+		return err
+	}
+	nh, err := s.Hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET pw_hash = ?, pw_changed_at = ?, must_change_password = 0 WHERE id = ?`, nh, s.now().Unix(), userID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
+		return err
+	}
+	if inTx != nil {
+		if err := inTx(tx); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
@@ -313,6 +378,22 @@ func (s *Store) ChangePassword(ctx context.Context, userID int64, current, next,
 // user's sessions at once. The last active administrator cannot be disabled
 // or demoted, so the node never becomes unmanageable.
 func (s *Store) UpdateUser(ctx context.Context, id int64, disabled, admin *bool) (User, error) {
+	return s.Update(ctx, id, UserUpdate{Disabled: disabled, Admin: admin})
+}
+
+// UserUpdate lists the changes of Update; nil fields stay.
+type UserUpdate struct {
+	Disabled, Admin *bool
+	// Quota is the storage quota in bytes (0: none).
+	Quota *int64
+}
+
+// Update is UpdateUser with every changeable field.
+func (s *Store) Update(ctx context.Context, id int64, up UserUpdate) (User, error) {
+	disabled, admin := up.Disabled, up.Admin
+	if up.Quota != nil && *up.Quota < 0 {
+		return User{}, &InvalidError{Field: "quota", Message: "A quota is a number of bytes, 0 for none; it cannot be negative."}
+	}
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return User{}, err
@@ -331,7 +412,10 @@ func (s *Store) UpdateUser(ctx context.Context, id int64, disabled, admin *bool)
 	if admin != nil {
 		u.Admin = *admin
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ?, is_admin = ? WHERE id = ?`, u.Disabled, u.Admin, id); err != nil {
+	if up.Quota != nil {
+		u.Quota = *up.Quota
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ?, is_admin = ?, quota_bytes = ? WHERE id = ?`, u.Disabled, u.Admin, u.Quota, id); err != nil {
 		return User{}, err
 	}
 	var admins int
@@ -360,6 +444,29 @@ func randomToken() (string, error) {
 func tokenHash(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
+}
+
+// TokenHash is the SHA-256 of a session token: what the database keeps, and
+// what in-memory state tied to a session (the escrow key of an unlocked
+// session) is keyed by.
+func TokenHash(token string) []byte { return tokenHash(token) }
+
+// TokenHash returns the hash of the session's token.
+func (s Session) TokenHash() []byte { return s.tokenHash }
+
+// SessionExists reports whether the session with the given token hash is
+// still in the database and not expired. (Idle sessions are judged by
+// Session at their next use.)
+func (s *Store) SessionExists(ctx context.Context, th []byte) (bool, error) {
+	var expires int64
+	err := s.DB.QueryRowContext(ctx, `SELECT expires_at FROM sessions WHERE token_hash = ?`, th).Scan(&expires)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.now().Unix() < expires, nil
 }
 
 // NewSession signs a user in and returns the secret token for the cookie.
@@ -400,9 +507,10 @@ func (s *Store) Session(ctx context.Context, token string) (Session, User, error
 	var created, lastSeen, expires, ucreated int64
 	var u User
 	err := s.DB.QueryRowContext(ctx, `SELECT s.user_id, s.csrf_token, s.created_at, s.last_seen, s.expires_at,
-			u.id, u.name, u.is_admin, u.disabled, u.created_at
+			u.id, u.name, u.is_admin, u.disabled, u.created_at, u.must_change_password, u.quota_bytes
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`, th).
-		Scan(&sess.UserID, &sess.CSRFToken, &created, &lastSeen, &expires, &u.ID, &u.Name, &u.Admin, &u.Disabled, &ucreated)
+		Scan(&sess.UserID, &sess.CSRFToken, &created, &lastSeen, &expires, &u.ID, &u.Name, &u.Admin, &u.Disabled, &ucreated,
+			&u.MustChangePassword, &u.Quota)
 	if err == sql.ErrNoRows {
 		return Session{}, User{}, ErrNoSession
 	}

@@ -134,3 +134,29 @@ func (s *Store) clearFailures(ctx context.Context, key string) error {
 	_, err := s.DB.ExecContext(ctx, `DELETE FROM login_failures WHERE key = ?`, key)
 	return err
 }
+
+// The same throttle guards other proofs of an account than its password
+// (the recovery key, POST keys/recover): they share the sign-in counts, so
+// alternating between them gains a guesser nothing.
+
+// CheckThrottle returns a *ThrottledError while the account name or the
+// client network of remote (host:port) is blocked. Check it before looking
+// at the proof, so that a blocked guesser learns nothing.
+func (s *Store) CheckThrottle(ctx context.Context, name, remote string) error {
+	return s.throttled(ctx, accountKey(name), networkKey(remote))
+}
+
+// RecordFailedAttempt counts a failed proof for the account name and the
+// client network of remote, as a wrong password does.
+func (s *Store) RecordFailedAttempt(ctx context.Context, name, remote string) error {
+	if err := s.recordFailure(ctx, accountKey(name), s.Throttle.FreePerAccount); err != nil {
+		return err
+	}
+	return s.recordFailure(ctx, networkKey(remote), s.Throttle.FreePerNetwork)
+}
+
+// ClearFailedAttempts forgets the account's failures after a success (not
+// the network's, as for sign-in).
+func (s *Store) ClearFailedAttempts(ctx context.Context, name string) error {
+	return s.clearFailures(ctx, accountKey(name))
+}

@@ -25,6 +25,10 @@ type Error struct {
 	RetryAfter int `json:"retry_after,omitempty"`
 	// Suggestions accompany a weak_password error.
 	Suggestions []string `json:"suggestions,omitempty"`
+	// Node is the current state of the node a 409 conflict is about (the
+	// Files API: the change was based on a stale version), so the client
+	// can retry on top of it without another request.
+	Node *Node `json:"node,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -66,6 +70,13 @@ type User struct {
 	Admin     bool      `json:"admin"`
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
+	// MustChangePassword is set for an account an administrator created
+	// (POST users) until its user chooses their own password.
+	MustChangePassword bool `json:"must_change_password,omitempty"`
+	// Quota (bytes, 0: none) and Used (bytes, see Usage) are filled in the
+	// administrators' list (GET users).
+	Quota int64 `json:"quota,omitempty"`
+	Used  int64 `json:"used,omitempty"`
 }
 
 // State is what GET /api/v1/state returns: everything the app needs to decide
@@ -93,6 +104,11 @@ type LoginRequest struct {
 type ChangePasswordRequest struct {
 	Current string `json:"current"`
 	New     string `json:"new"`
+	// Bundle is the user's key bundle re-wrapped under the new password
+	// (docs/files.md). The node stores it in the same transaction as the
+	// new password hash; it is required once the user has keys, so a
+	// password change can never leave the keys wrapped under the old one.
+	Bundle []byte `json:"bundle,omitempty"`
 }
 
 // CreateUserRequest is the body of POST /api/v1/users (administrators only).
@@ -106,6 +122,8 @@ type CreateUserRequest struct {
 type UpdateUserRequest struct {
 	Disabled *bool `json:"disabled,omitempty"`
 	Admin    *bool `json:"admin,omitempty"`
+	// Quota is the user's storage quota in bytes; 0 means none.
+	Quota *int64 `json:"quota,omitempty"`
 }
 
 // GridStatus is what GET /api/v1/grid/status (administrators) and `cube

@@ -36,7 +36,8 @@ import "time"
 //	GET    versions/{vid}/content        ciphertext, with Range
 //	GET    versions/{vid}/proof          -> Proof
 
-// Error codes of the Files API.
+// Error codes of the Files API (docs/files.md, "The Files API"). A 409
+// CodeConflict about a node carries the node's current state in Error.Node.
 const (
 	CodeNoKeys        = "no_keys"
 	CodeNameTaken     = "name_taken"
@@ -44,6 +45,18 @@ const (
 	CodeNoHelper      = "no_helper"
 	CodeGrid          = "grid_unavailable"
 	CodeRecovery      = "wrong_recovery_key"
+	// CodeInTrash (409): the target folder, or the node itself, is in the
+	// trash; restore it first.
+	CodeInTrash = "in_trash"
+	// CodeMustChangePassword (403): an account an administrator created
+	// makes its keys only after its user chose their own password.
+	CodeMustChangePassword = "must_change_password"
+	// CodeRange (416): an upload chunk that lies beyond the upload's size
+	// or leaves a gap after the bytes received.
+	CodeRange = "range_not_satisfiable"
+	// CodeIntegrity (422): the uploaded ciphertext does not match the
+	// crypttext hash given at finish; the upload was discarded.
+	CodeIntegrity = "integrity"
 )
 
 // Modes of an item (docs/files.md).
@@ -91,9 +104,12 @@ type RecoverRequest struct {
 	Bundle       []byte `json:"bundle,omitempty"`
 }
 
-// RecoverResponse gives the bundle to unwrap with the recovery key.
+// RecoverResponse gives the bundle to unwrap with the recovery key. When
+// the request replaced the password, State is the new session, as sign-in
+// answers it (every other session of the user has ended).
 type RecoverResponse struct {
 	Bundle []byte `json:"bundle"`
+	State  *State `json:"state,omitempty"`
 }
 
 // UnlockRequest hands the node the escrow key for this session.
@@ -127,8 +143,11 @@ type Node struct {
 	// Files: the current version and its ciphertext size.
 	Current *Version `json:"current,omitempty"`
 	Size    int64    `json:"size,omitempty"`
-	// Trashed is set for items in the trash.
+	// Trashed is set for items in the trash: on the item the user put
+	// there (a "trashed root", which GET trash lists). InTrash is also set
+	// on everything inside a trashed folder.
 	Trashed *time.Time `json:"trashed,omitempty"`
+	InTrash bool       `json:"in_trash,omitempty"`
 }
 
 // Version is one content of a file.
@@ -176,6 +195,11 @@ type CreateNodeRequest struct {
 // existing version of this user (CopyOf, a version id): copies are not
 // uploaded again. Metadata is sealed to ids, so a copy is always made by the
 // client, item by item, with new ids.
+//
+// With neither, the version is literal: a file of at most 55 bytes
+// (chk.LiteralThreshold, empty files included) is not uploaded, its content
+// travels inside the sealed Meta (as a LIT cap); the node records it with
+// size 0 and no verify cap, and it has no content or proof route.
 type NewVersionBody struct {
 	ID           string `json:"id"`
 	StorageIndex string `json:"storage_index,omitempty"`
@@ -228,7 +252,9 @@ type RestoreRequest struct {
 }
 
 // Usage is the user's storage use (ciphertext bytes of every kept version,
-// trash included) and quota (0: none).
+// trash included, plus the declared sizes of the user's uploads not yet
+// made into versions, which count from the moment they begin) and quota
+// (0: none). Trash is the part of Used in the trash.
 type Usage struct {
 	Used  int64 `json:"used"`
 	Quota int64 `json:"quota"`
