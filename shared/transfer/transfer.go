@@ -1,7 +1,5 @@
-//go:build js && wasm
-
-// Package transfer holds what uploads (wasm/upload) and downloads
-// (wasm/download) share: progress reports with speed and time left, the
+// Package transfer holds what uploads (shared/transfer/upload) and downloads
+// (shared/transfer/download) share: progress reports with speed and time left, the
 // upload rate limiter, and the retry policy (which errors are worth another
 // try, and how long to wait). Clocks are injectable so tests can check the
 // computed waits without sleeping.
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/communitycube/cube/shared/api"
+	"github.com/communitycube/cube/shared/chk"
 )
 
 // State is where a transfer is.
@@ -168,4 +167,21 @@ func Backoff(attempt int, asked time.Duration) time.Duration {
 		d *= 2
 	}
 	return max(min(d, 30*time.Second), asked)
+}
+
+// Cipher is a file's AES-128-CTR keystream (shared/chk.NewCTR's), usable at
+// any byte offset and from several goroutines: encrypting and decrypting
+// are the same XOR. The browser's is wasm/aesctr (WebCrypto); GoCipher is
+// the portable one.
+type Cipher interface {
+	XORKeyStreamAt(dst, src []byte, off int64)
+}
+
+// GoCipher is the Cipher of key in pure Go.
+func GoCipher(key chk.Key) Cipher { return goCipher(key) }
+
+type goCipher chk.Key
+
+func (k goCipher) XORKeyStreamAt(dst, src []byte, off int64) {
+	chk.NewCTR(chk.Key(k), off).XORKeyStream(dst[:len(src)], src)
 }

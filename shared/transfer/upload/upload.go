@@ -1,9 +1,7 @@
-//go:build js && wasm
-
 // Package upload sends a file's ciphertext to the node's helper through the
 // web API (docs/files.md, "Moving bytes"; docs/spec/helper.md): it reads the
 // plaintext from an io.ReaderAt, encrypts it with the file's AES-128-CTR key
-// (wasm/aesctr) and hashes the ciphertext while the previous chunk is on the
+// (transfer.Cipher: WebCrypto in the browser, Go elsewhere) and hashes the ciphertext while the previous chunk is on the
 // wire, sends 1 MiB chunks, resumes from what the node acknowledged after
 // any failure, and checks the node's answer before forming the read cap.
 //
@@ -36,8 +34,7 @@ import (
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/chk"
 	"github.com/communitycube/cube/shared/hashtree"
-	"github.com/communitycube/cube/wasm/aesctr"
-	"github.com/communitycube/cube/wasm/transfer"
+	"github.com/communitycube/cube/shared/transfer"
 )
 
 // DefaultChunkSize is the size of one PATCH.
@@ -77,8 +74,9 @@ type Options struct {
 	Progress func(transfer.Progress)
 	// Clock defaults to the wall clock; tests inject a fake.
 	Clock transfer.Clock
-	// Cipher defaults to aesctr.New(Key).
-	Cipher *aesctr.Cipher
+	// Cipher defaults to transfer.GoCipher(Key); the browser passes
+	// WebCrypto (transfer.Cipher: WebCrypto in the browser, Go elsewhere).
+	Cipher transfer.Cipher
 }
 
 // Result is a finished upload.
@@ -109,7 +107,7 @@ type Upload struct {
 	siStr   string
 	clock   transfer.Clock
 	limiter *transfer.Limiter
-	cipher  *aesctr.Cipher
+	cipher  transfer.Cipher
 
 	running atomic.Bool
 
@@ -223,7 +221,7 @@ func (u *Upload) Run(ctx context.Context) (Result, error) {
 		return u.literal()
 	}
 	if u.cipher == nil {
-		u.cipher = aesctr.New(u.o.Key)
+		u.cipher = transfer.GoCipher(u.o.Key)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

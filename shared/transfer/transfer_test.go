@@ -1,5 +1,3 @@
-//go:build js && wasm
-
 package transfer_test
 
 import (
@@ -10,8 +8,8 @@ import (
 	"time"
 
 	"github.com/communitycube/cube/shared/api"
-	"github.com/communitycube/cube/wasm/transfer"
-	"github.com/communitycube/cube/wasm/transfer/transfertest"
+	"github.com/communitycube/cube/shared/transfer"
+	"github.com/communitycube/cube/shared/transfer/transfertest"
 )
 
 func TestLimiterWaits(t *testing.T) {

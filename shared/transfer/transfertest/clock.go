@@ -1,5 +1,3 @@
-//go:build js && wasm
-
 // Package transfertest provides a fake clock for tests of transfers.
 package transfertest
 
