@@ -13,7 +13,7 @@ import (
 // The Files API calls that move bytes (docs/files.md, "Moving bytes"): the
 // upload session of a storage index (uploads/{si}) and a version's
 // ciphertext and proof (versions/{vid}/...). The browser engine
-// (wasm/upload, wasm/download) and the CLI use them.
+// (shared/transfer/upload, shared/transfer/download) and the CLI use them.
 
 // BeginUpload starts or resumes the upload session of storage index si
 // (26 lowercase base32 characters). The answer's Received is where the
