@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -24,6 +25,8 @@ type API struct {
 	Version string
 	// GridStatus reports the node's grid side; nil on a node without one.
 	GridStatus func() api.GridStatus
+	// Files serves the Files API (files.go); nil leaves it out.
+	Files *Files
 }
 
 // route dispatches one path by method, answering 405 in JSON otherwise (the
@@ -56,6 +59,9 @@ func (a *API) Handler() http.Handler {
 	mux.Handle(p+"users", route{"GET": a.session(true, a.listUsers), "POST": a.session(true, a.createUser)})
 	mux.Handle(p+"users/{id}", route{"PATCH": a.session(true, a.updateUser)})
 	mux.Handle(p+"grid/status", route{"GET": a.session(true, a.gridStatus)})
+	if a.Files != nil {
+		a.filesRoutes(mux)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.Error{Code: api.CodeNotFound, Message: "No such API endpoint: " + r.URL.Path})
 	})
@@ -174,7 +180,8 @@ func (a *API) setCookie(w http.ResponseWriter, r *http.Request, token string, ex
 }
 
 func apiUser(u auth.User) *api.User {
-	return &api.User{ID: u.ID, Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
+	return &api.User{ID: u.ID, Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, CreatedAt: u.CreatedAt,
+		MustChangePassword: u.MustChangePassword, Quota: u.Quota}
 }
 
 func (a *API) state(w http.ResponseWriter, r *http.Request) {
@@ -265,6 +272,9 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, err)
 			return
 		}
+		if a.Files != nil {
+			a.Files.Store.EndSession(sess.TokenHash())
+		}
 	} else if err != auth.ErrNoSession {
 		a.fail(w, r, err)
 		return
@@ -282,9 +292,21 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	u := currentUser(r)
 	token := r.Context().Value(tokenKey).(string)
-	if err := a.Auth.ChangePassword(r.Context(), u.ID, req.Current, req.New, token); err != nil {
-		a.fail(w, r, err)
+	var inTx func(*sql.Tx) error
+	if a.Files != nil {
+		f, err := a.Files.Store.PasswordBundle(r.Context(), u.ID, req.Bundle)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		inTx = f
+	}
+	if err := a.Auth.ChangePasswordWith(r.Context(), u.ID, req.Current, req.New, token, inTx); err != nil {
+		a.failFiles(w, r, err)
 		return
+	}
+	if a.Files != nil {
+		a.Files.Store.EndOtherSessions(u.ID, auth.TokenHash(token))
 	}
 	a.Log.Info("password changed", "user", u.Name)
 	w.Header().Set("Cache-Control", "no-store")
@@ -297,9 +319,17 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	var used map[int64]int64
+	if a.Files != nil {
+		if used, err = a.Files.Store.UsageAll(r.Context()); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	out := make([]*api.User, len(users))
 	for i, u := range users {
 		out[i] = apiUser(u)
+		out[i].Used = used[u.ID]
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -310,7 +340,9 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	u, err := a.Auth.CreateUser(r.Context(), req.Name, req.Password, req.Admin)
+	// The administrator chose the password, so its user must choose their
+	// own before making keys.
+	u, err := a.Auth.CreateUserForOther(r.Context(), req.Name, req.Password, req.Admin)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -330,12 +362,15 @@ func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	u, err := a.Auth.UpdateUser(r.Context(), id, req.Disabled, req.Admin)
+	u, err := a.Auth.Update(r.Context(), id, auth.UserUpdate{Disabled: req.Disabled, Admin: req.Admin, Quota: req.Quota})
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.Log.Info("user updated", "user", u.Name, "disabled", u.Disabled, "admin", u.Admin, "by", currentUser(r).Name)
+	if u.Disabled && a.Files != nil {
+		a.Files.Store.EndOtherSessions(u.ID, nil) // their sessions ended
+	}
+	a.Log.Info("user updated", "user", u.Name, "disabled", u.Disabled, "admin", u.Admin, "quota", u.Quota, "by", currentUser(r).Name)
 	writeJSON(w, http.StatusOK, apiUser(u))
 }
 

@@ -50,12 +50,17 @@ func (r *requestError) Error() string { return r.e.Message }
 // without a CORS preflight, which this API never grants), a bounded size,
 // known fields only, and nothing after the object.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeJSONLimit(w, r, v, MaxJSONBody)
+}
+
+// decodeJSONLimit is decodeJSON with another size limit.
+func decodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return &requestError{http.StatusUnsupportedMediaType, api.Error{Code: api.CodeBadContentType,
 			Message: "Send the request body as JSON with Content-Type: application/json."}}
 	}
-	body := http.MaxBytesReader(w, r.Body, MaxJSONBody)
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -15,10 +15,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/communitycube/cube/server/auth"
 	"github.com/communitycube/cube/server/db"
+	"github.com/communitycube/cube/server/files"
+	"github.com/communitycube/cube/server/grid/broker"
+	"github.com/communitycube/cube/server/grid/helper"
+	"github.com/communitycube/cube/server/grid/storage/wire"
 	"github.com/communitycube/cube/server/httpapi"
 	webapp "github.com/communitycube/cube/server/web"
 	"github.com/communitycube/cube/shared/api"
@@ -91,13 +96,14 @@ func Run(ctx context.Context, cfg Config) error {
 	var tasks []func() error
 
 	var gridStatus func() api.GridStatus
+	var gr *grid
 	if nc.Listen != "" && (nc.Storage != nil || nc.Helper != nil || nc.Introducer != nil) {
 		g, err := newGrid(cfg.Data, nc, id, log)
 		if err != nil {
 			return err
 		}
 		run.GridAddr, run.NURLs = g.ln.Addr().String(), g.nurls
-		gridStatus = g.Status
+		gridStatus, gr = g.Status, g
 		tasks = append(tasks, func() error { return g.serve(ctx) })
 		if firstStart {
 			// An all-in-one node keeps the port it got on its first start,
@@ -109,7 +115,7 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	if nc.Web != nil {
-		w, err := newWeb(ctx, cfg, nc, log, gridStatus)
+		w, err := newWeb(ctx, cfg, nc, log, gridStatus, gr)
 		if err != nil {
 			return err
 		}
@@ -173,9 +179,11 @@ type web struct {
 	ln    net.Listener
 	url   string
 	store *auth.Store
+	files *files.Store
+	grid  *files.Grid // nil without a grid side
 }
 
-func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger, gridStatus func() api.GridStatus) (*web, error) {
+func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger, gridStatus func() api.GridStatus, g *grid) (*web, error) {
 	database, err := db.Open(ctx, filepath.Join(cfg.Data, DBFile), db.Options{})
 	if err != nil {
 		return nil, err
@@ -195,7 +203,22 @@ func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger, gr
 	if !site.HasBundle() {
 		log.Warn("this binary has no web bundle: pages will not start; build with `make build`")
 	}
-	apiHandler := (&httpapi.API{Auth: w.store, Log: log, Version: cfg.Version, GridStatus: gridStatus}).Handler()
+	w.files = files.New(database, w.store, log)
+	fa := &httpapi.Files{Store: w.files}
+	if g != nil {
+		w.grid = &files.Grid{
+			Helper: g.helper,
+			Broker: g.broker,
+			Encoding: helper.Params{K: nc.Encoding.K, N: nc.Encoding.N, Happy: nc.Encoding.Happy,
+				MaxSegmentSize: nc.Encoding.SegmentSize},
+			LeaseSecret: broker.LeaseSecret(g.id.LeaseSecret),
+		}
+		fa.Content = w.grid
+		if g.helper != nil {
+			fa.Uploads = w.grid
+		}
+	}
+	apiHandler := (&httpapi.API{Auth: w.store, Log: log, Version: cfg.Version, GridStatus: gridStatus, Files: fa}).Handler()
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, apiHandler)
 	mux.Handle("/api/", apiHandler) // unknown API versions get JSON 404s too
@@ -243,7 +266,18 @@ func newWeb(ctx context.Context, cfg Config, nc NodeConfig, log *slog.Logger, gr
 }
 
 func (w *web) serve(ctx context.Context) error {
-	go purgeLoop(ctx, w.log, w.store)
+	// The background jobs stop with ctx; serve waits for them, so the
+	// database is not closed under them.
+	var jobs sync.WaitGroup
+	defer jobs.Wait()
+	jobs.Go(func() { purgeLoop(ctx, w.log, w.store) })
+	var alive func(wire.StorageIndex) bool
+	if w.grid != nil {
+		alive = w.grid.UploadAlive
+		lr := &files.LeaseRenewer{Store: w.files, Leaser: w.grid, Log: w.log}
+		jobs.Go(func() { lr.Run(ctx) })
+	}
+	jobs.Go(func() { w.files.Housekeeping(ctx, time.Hour, alive) })
 	errc := make(chan error, 1)
 	go func() { errc <- w.srv.Serve(w.ln) }()
 	select {
@@ -312,16 +346,15 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests writes one line per request. It logs the path but never the
-// query string, headers, cookies or bodies, which may carry secrets.
+// logRequests writes one line per request: method, path and status. It
+// never logs the query string, headers, cookies or bodies, which may carry
+// secrets.
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		host, _, _ := net.SplitHostPort(r.RemoteAddr)
-		log.Info("request", "method", r.Method, "path", sanitizePath(r.URL.Path), "status", rec.status,
-			"bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000, "remote", host)
+		// Paths hold ids and storage indexes only, never names or keys.
+		log.Info("request", "method", r.Method, "path", sanitizePath(r.URL.Path), "status", rec.status)
 	})
 }
 
