@@ -40,16 +40,23 @@ type VersionMeta struct {
 	Cap       string
 	MIME      string    // optional; printable ASCII
 	Modified  time.Time // optional: the modification time of what was uploaded
-	Thumbnail string    // optional: read cap of the encrypted thumbnail
+	// Thumbnail is optional: a small image (JPEG or PNG made by the
+	// client) as a LIT cap, so it lives inside this sealed blob and costs
+	// no upload of its own (at most MaxThumbnail bytes of image).
+	Thumbnail string
 	// Scrubbed lists what metadata scrubbing removed from the content
 	// (shared/scrub's names), if any.
 	Scrubbed []string
 }
 
+// MaxThumbnail bounds a thumbnail image inside a VersionMeta.
+const MaxThumbnail = 24 << 10
+
 // Metadata limits.
 const (
 	metaVersion    = 1
 	maxCapLen      = 512
+	maxThumbCapLen = len("URI:LIT:") + (MaxThumbnail*8+4)/5
 	maxMIMELen     = 255
 	maxScrubbed    = 64
 	maxScrubbedLen = 128
@@ -141,8 +148,11 @@ func (m *VersionMeta) Validate() error {
 		return err
 	}
 	if m.Thumbnail != "" {
-		if err := checkReadCap("thumbnail", m.Thumbnail); err != nil {
-			return err
+		if len(m.Thumbnail) > maxThumbCapLen {
+			return invalid("thumbnail of %d bytes", len(m.Thumbnail))
+		}
+		if _, err := cap.ParseLIT(m.Thumbnail); err != nil {
+			return invalid("thumbnail: not a LIT cap: %v", err)
 		}
 	}
 	if len(m.MIME) > maxMIMELen || !printableASCII(m.MIME) {
@@ -313,7 +323,7 @@ func UnmarshalVersionMeta(data []byte) (*VersionMeta, error) {
 		case "modified":
 			m.Modified, err = readTime(r, key)
 		case "thumb":
-			m.Thumbnail, err = r.text(key, maxCapLen)
+			m.Thumbnail, err = r.text(key, maxThumbCapLen)
 		case "scrubbed":
 			m.Scrubbed, err = r.texts(key, maxScrubbed, maxScrubbedLen)
 		default:

@@ -809,7 +809,7 @@ func TestMetaRoundTrip(t *testing.T) {
 
 	for _, m := range []VersionMeta{
 		{Cap: chk},
-		{Cap: "URI:LIT:", MIME: "text/plain; charset=utf-8", Modified: now, Thumbnail: chk, Scrubbed: []string{"exif.gps", "xmp"}},
+		{Cap: "URI:LIT:", MIME: "text/plain; charset=utf-8", Modified: now, Thumbnail: cap.LIT{Data: bytes.Repeat([]byte{0xff}, MaxThumbnail)}.String(), Scrubbed: []string{"exif.gps", "xmp"}},
 	} {
 		d, err := m.Marshal()
 		if err != nil {
@@ -848,6 +848,8 @@ func TestMetaValidation(t *testing.T) {
 		"version verify cap":    &VersionMeta{Cap: verifier},
 		"version garbage cap":   &VersionMeta{Cap: "https://example.com"},
 		"version bad thumbnail": &VersionMeta{Cap: chk, Thumbnail: verifier},
+		"version CHK thumbnail": &VersionMeta{Cap: chk, Thumbnail: chk},
+		"version big thumbnail": &VersionMeta{Cap: chk, Thumbnail: cap.LIT{Data: make([]byte, MaxThumbnail+1)}.String()},
 		"version bad MIME":      &VersionMeta{Cap: chk, MIME: "text/plain\n"},
 		"version long MIME":     &VersionMeta{Cap: chk, MIME: strings.Repeat("a", 256)},
 		"version empty scrub":   &VersionMeta{Cap: chk, Scrubbed: []string{""}},

@@ -4,40 +4,272 @@
 // segment), and decrypts it (a transfer.Cipher: WebCrypto in the browser, Go elsewhere): a tampered or truncated file is
 // an error, never wrong bytes. Portable: the browser and the CLI use it.
 //
-// CONTRACT SKELETON: signatures are fixed; bodies are being written.
+// Nothing is decrypted or returned before the segment it belongs to was
+// checked against its hash (chk.Proof.CheckSegment), and the segment hashes
+// against the UEB and the UEB against the cap (chk.CheckProof) when the
+// Reader is opened. Bytes are fetched in whole segments.
 package download
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"sync"
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
+	"github.com/communitycube/cube/shared/chk"
 	"github.com/communitycube/cube/shared/transfer"
 )
 
 // ErrTampered is wrapped by every verification failure.
 var ErrTampered = errors.New("the file does not match its cap: it was tampered with or damaged")
 
+// ErrTruncated is wrapped when the node sends fewer bytes than asked for (a
+// connection cut short, or a node that lost part of the file). WriteTo
+// retries it; ReadAt returns it.
+var ErrTruncated = errors.New("the node sent less of the file than asked for")
+
+// batchBytes is about how much ciphertext one request of WriteTo asks for
+// (whole segments, at least one).
+const batchBytes = 1 << 20
+
+// cacheSegments is how many decrypted segments ReadAt keeps.
+const cacheSegments = 8
+
+// maxRetries bounds consecutive failed attempts at one batch in WriteTo
+// (network failures; errors the node answered get a fifth of it).
+const maxRetries = 30
+
+// clock is the time source of retry waits; tests replace it.
+var clock transfer.Clock = transfer.RealClock{}
+
 // Reader is a verified, decrypting view of one version.
-type Reader struct{}
+type Reader struct {
+	ctx    context.Context
+	c      *api.Client
+	vid    string
+	cipher transfer.Cipher
+	proof  *chk.Proof
+	size   int64
+
+	mu    sync.Mutex
+	cache []cached // most recently used last
+}
+
+type cached struct {
+	seg  int
+	data []byte
+}
 
 // Open fetches and checks the proof of version versionID against rc.
 // cipher nil means transfer.GoCipher(rc.Key).
+//
+// ctx bounds every request the Reader makes later, in ReadAt and WriteTo
+// too (io.ReaderAt and io.WriterTo carry no context of their own).
 func Open(ctx context.Context, c *api.Client, versionID string, rc cap.CHK, cipher transfer.Cipher) (*Reader, error) {
-	return nil, errors.New("download: not implemented yet")
+	if err := rc.Validate(); err != nil {
+		return nil, err
+	}
+	p, err := c.VersionProof(ctx, versionID)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := chk.CheckProof(rc.Verifier(), p.UEB, p.SegmentHashes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrTampered, err)
+	}
+	if proof.Layout.Size != rc.Size {
+		return nil, fmt.Errorf("%w: the proof is for %d bytes, the cap says %d", ErrTampered, proof.Layout.Size, rc.Size)
+	}
+	if cipher == nil {
+		cipher = transfer.GoCipher(rc.Key)
+	}
+	return &Reader{ctx: ctx, c: c, vid: versionID, cipher: cipher, proof: proof, size: rc.Size}, nil
 }
 
 // Size is the plaintext size.
-func (r *Reader) Size() int64 { return 0 }
+func (r *Reader) Size() int64 { return r.size }
+
+// NumSegments is the number of segments of the file.
+func (r *Reader) NumSegments() int { return r.proof.Layout.NumSegments }
+
+// fetch reads segments [first, last) in one request, checks each and
+// decrypts them into one buffer (the plaintext of those segments, in order).
+func (r *Reader) fetch(ctx context.Context, first, last int) ([]byte, error) {
+	off, _ := r.proof.Segment(first)
+	lo, ln := r.proof.Segment(last - 1)
+	end := lo + ln
+	n := end - off
+	b, err := r.c.VersionContent(ctx, r.vid, off, n)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) < n {
+		return nil, fmt.Errorf("%w: %d of %d bytes at byte %d", ErrTruncated, len(b), n, off)
+	}
+	for s := first; s < last; s++ {
+		so, sl := r.proof.Segment(s)
+		if err := r.proof.CheckSegment(s, b[so-off:so-off+sl]); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTampered, err)
+		}
+	}
+	r.cipher.XORKeyStreamAt(b, b, off)
+	return b, nil
+}
+
+// segment returns the plaintext of segment s, from the cache or the node.
+func (r *Reader) segment(s int) ([]byte, error) {
+	r.mu.Lock()
+	for i, c := range r.cache {
+		if c.seg == s {
+			r.cache = append(append(r.cache[:i:i], r.cache[i+1:]...), c)
+			r.mu.Unlock()
+			return c.data, nil
+		}
+	}
+	r.mu.Unlock()
+	var (
+		b   []byte
+		err error
+	)
+	for attempt := 1; ; attempt++ {
+		b, err = r.fetch(r.ctx, s, s+1)
+		if err == nil || attempt >= 3 || !retryable(err) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if len(r.cache) >= cacheSegments {
+		r.cache = r.cache[1:]
+	}
+	r.cache = append(r.cache, cached{s, b})
+	r.mu.Unlock()
+	return b, nil
+}
 
 // ReadAt reads plaintext at off, fetching and checking whole segments
 // (kept in a small cache) as needed: seeking in video works.
-func (r *Reader) ReadAt(p []byte, off int64) (int, error) { return 0, io.EOF }
+func (r *Reader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("download: negative offset")
+	}
+	if off >= r.size {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && off < r.size {
+		s := int(off / r.proof.Layout.SegmentSize)
+		data, err := r.segment(s)
+		if err != nil {
+			return n, err
+		}
+		so, _ := r.proof.Segment(s)
+		k := copy(p[n:], data[off-so:])
+		n += k
+		off += int64(k)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// retryable reports whether err may go away when asked again.
+func retryable(err error) bool {
+	if errors.Is(err, ErrTruncated) {
+		return true
+	}
+	var ae *api.Error
+	if errors.As(err, &ae) && (ae.Code == api.CodeNotFound || ae.Code == api.CodeConflict) {
+		return false // the version is gone: asking again will not bring it back
+	}
+	ok, _ := transfer.Retryable(err)
+	return ok
+}
+
+type batch struct {
+	data []byte
+	err  error
+}
 
 // WriteTo streams the whole plaintext with read-ahead, retrying broken
 // requests from where they stopped.
+//
+// Each request covers whole segments (about 1 MiB), all checked before any
+// of it is written; the next request is under way while one is written. A
+// failure that may pass (network, a busy node, a truncated answer) is
+// retried from the first segment not yet written, with growing waits; a
+// mismatch (ErrTampered) is not retried.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
-	return 0, errors.New("download: not implemented yet")
+	ctx, cancel := context.WithCancel(r.ctx)
+	defer cancel()
+	numSeg := r.proof.Layout.NumSegments
+	per := max(int(batchBytes/r.proof.Layout.SegmentSize), 1)
+	out := make(chan batch, 1) // one batch of read-ahead
+	go func() {
+		defer close(out)
+		for first := 0; first < numSeg; first += per {
+			last := min(first+per, numSeg)
+			b, err := r.fetchRetrying(ctx, first, last)
+			select {
+			case out <- batch{b, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var written int64
+	for b := range out {
+		if b.err != nil {
+			return written, b.err
+		}
+		n, err := w.Write(b.data)
+		written += int64(n)
+		if err != nil {
+			return written, err
+		}
+	}
+	if err := ctx.Err(); err != nil && written < r.size {
+		return written, err
+	}
+	if written != r.size {
+		return written, fmt.Errorf("%w: %d of %d bytes", ErrTruncated, written, r.size)
+	}
+	return written, nil
+}
+
+func (r *Reader) fetchRetrying(ctx context.Context, first, last int) ([]byte, error) {
+	failures := 0
+	for {
+		b, err := r.fetch(ctx, first, last)
+		if err == nil {
+			return b, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !retryable(err) {
+			return nil, err
+		}
+		failures++
+		limit := maxRetries
+		if !errors.Is(err, api.ErrOffline) {
+			limit = max(limit/5, 1)
+		}
+		if failures > limit {
+			return nil, err
+		}
+		_, asked := transfer.Retryable(err)
+		if err := clock.Sleep(ctx, transfer.Backoff(failures, asked)); err != nil {
+			return nil, err
+		}
+	}
 }

@@ -1,0 +1,391 @@
+package drive
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/communitycube/cube/shared/api"
+	"github.com/communitycube/cube/shared/cap"
+	"github.com/communitycube/cube/shared/vault"
+)
+
+// NewID returns a fresh node or version id: 16 random bytes in lowercase
+// base32 (26 characters).
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return cap.EncodeBase32(b[:])
+}
+
+// FreeName returns name, or the first of "name (2).ext", "name (3).ext"...
+// that taken does not report as taken.
+func FreeName(name string, taken func(string) bool) string {
+	if !taken(name) {
+		return name
+	}
+	ext := path.Ext(name)
+	base := strings.TrimSuffix(name, ext)
+	if base == "" { // ".profile"
+		base, ext = name, ""
+	}
+	for i := 2; ; i++ {
+		n := base + " (" + strconv.Itoa(i) + ")" + ext
+		if !taken(n) {
+			return n
+		}
+	}
+}
+
+func (d *Drive) remember(id string, k vault.Key) {
+	d.mu.Lock()
+	if d.keys != nil {
+		d.keys[id] = k
+	}
+	d.mu.Unlock()
+}
+
+func (d *Drive) cachedKey(id string) (vault.Key, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	k, ok := d.keys[id]
+	return k, ok
+}
+
+func (d *Drive) nodeInfo(ctx context.Context, id string) (api.NodeInfo, error) {
+	var info api.NodeInfo
+	if !ValidID(id) {
+		return info, &api.Error{Code: api.CodeNotFound, Message: ErrNotFound.Error()}
+	}
+	err := d.c.Do(ctx, http.MethodGet, api.Prefix+"nodes/"+url.PathEscape(id), nil, &info)
+	if err == nil && info.Node.ID != id {
+		err = fmt.Errorf("%w: the node answered with another item", vault.ErrCorrupt)
+	}
+	return info, err
+}
+
+func (d *Drive) node(ctx context.Context, id string) (api.Node, error) {
+	info, err := d.nodeInfo(ctx, id)
+	return info.Node, err
+}
+
+// keyOf returns node id's key, unwrapping it down from the root folder.
+func (d *Drive) keyOf(ctx context.Context, id string) (vault.Key, error) {
+	if _, err := d.unlocked(); err != nil {
+		return vault.Key{}, err
+	}
+	if k, ok := d.cachedKey(id); ok {
+		return k, nil
+	}
+	info, err := d.nodeInfo(ctx, id)
+	if err != nil {
+		return vault.Key{}, err
+	}
+	chain := append(append([]api.Node(nil), info.Ancestors...), info.Node)
+	if len(chain) == 0 || chain[0].ID != d.rootID {
+		return vault.Key{}, fmt.Errorf("%w: %s is not below the root folder", ErrNotFound, id)
+	}
+	var parent vault.Key
+	for i, n := range chain {
+		if k, ok := d.cachedKey(n.ID); ok {
+			parent = k
+			continue
+		}
+		if i == 0 {
+			return vault.Key{}, ErrClosed
+		}
+		if n.Parent != chain[i-1].ID {
+			return vault.Key{}, fmt.Errorf("%w: broken chain of folders", vault.ErrCorrupt)
+		}
+		if len(n.Lock) > 0 {
+			return vault.Key{}, ErrNeedsPassword
+		}
+		k, err := vault.Unwrap(parent, n.WrappedKey, vault.NodeKeySlot(n.ID))
+		if err != nil {
+			return vault.Key{}, err
+		}
+		d.remember(n.ID, k)
+		parent = k
+	}
+	return parent, nil
+}
+
+// children lists every page of a folder's live children.
+func (d *Drive) children(ctx context.Context, folderID string) ([]api.Node, error) {
+	var out []api.Node
+	after := ""
+	for {
+		var page api.Children
+		q := api.Prefix + "nodes/" + url.PathEscape(folderID) + "/children"
+		if after != "" {
+			q += "?after=" + url.QueryEscape(after)
+		}
+		if err := d.c.Do(ctx, http.MethodGet, q, nil, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.Next == "" || page.Next == after {
+			return out, nil
+		}
+		after = page.Next
+	}
+}
+
+// items opens the metadata of nodes from anywhere in the tree. With
+// lenient, an item whose folder cannot be opened (deleted for good, or
+// below an item with its own password: NeedsPassword) is listed without a
+// name instead of failing the list.
+func (d *Drive) items(ctx context.Context, nodes []api.Node, lenient bool) ([]Item, error) {
+	out := make([]Item, 0, len(nodes))
+	for _, n := range nodes {
+		it, err := d.item(ctx, n)
+		if err != nil {
+			if !lenient {
+				return nil, err
+			}
+			it = baseItem(n)
+			it.NeedsPassword = errors.Is(err, ErrNeedsPassword)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+func baseItem(n api.Node) Item {
+	return Item{
+		ID: n.ID, ParentID: n.Parent, Folder: n.Kind == api.KindFolder,
+		Size: n.Size, Modified: n.Modified, Created: n.Created, Mode: n.Mode,
+		Favorite: n.Favorite, KeepHistory: n.KeepHistory, Locked: len(n.Lock) > 0,
+		Trashed: n.Trashed, Node: n,
+	}
+}
+
+// item opens a node's metadata (with its parent's key) and, for a file
+// whose key is at hand, its current version's.
+func (d *Drive) item(ctx context.Context, n api.Node) (Item, error) {
+	it := baseItem(n)
+	if n.Parent == "" {
+		if n.ID != d.rootID {
+			return it, fmt.Errorf("%w: an item without a folder", ErrNotFound)
+		}
+		return it, nil
+	}
+	pk, err := d.keyOf(ctx, n.Parent)
+	if err != nil {
+		return it, err
+	}
+	plain, name, err := openNodeMeta(pk, n)
+	if err != nil {
+		return it, err
+	}
+	it.Name = name
+	if it.Folder {
+		fm, _ := vault.UnmarshalFolderMeta(plain)
+		if !fm.Created.IsZero() {
+			it.Created = fm.Created
+		}
+		if !fm.Modified.IsZero() {
+			it.Modified = fm.Modified
+		}
+	} else {
+		fm, _ := vault.UnmarshalFileMeta(plain)
+		it.Size = fm.Size
+		if !fm.Modified.IsZero() {
+			it.Modified = fm.Modified
+		}
+	}
+	if it.Locked {
+		if _, ok := d.cachedKey(n.ID); !ok {
+			it.NeedsPassword = true
+			return it, nil
+		}
+	}
+	if !it.Folder && n.Current != nil {
+		k, ok := d.cachedKey(n.ID)
+		if !ok {
+			if k, err = vault.Unwrap(pk, n.WrappedKey, vault.NodeKeySlot(n.ID)); err != nil {
+				return it, err
+			}
+			d.remember(n.ID, k)
+		}
+		v, err := openVersion(k, n.ID, *n.Current)
+		if err != nil {
+			return it, err
+		}
+		v.Current = true
+		it.Current = &v
+	}
+	return it, nil
+}
+
+// openNodeMeta opens a node's FolderMeta or FileMeta under its parent's
+// key and returns the plaintext and the name.
+func openNodeMeta(pk vault.Key, n api.Node) ([]byte, string, error) {
+	plain, err := vault.OpenMeta(pk.MetaKey(), vault.MetaSlot(n.ID), n.Meta)
+	if err != nil {
+		return nil, "", err
+	}
+	switch n.Kind {
+	case api.KindFolder:
+		fm, err := vault.UnmarshalFolderMeta(plain)
+		if err != nil {
+			return nil, "", err
+		}
+		return plain, fm.Name, nil
+	case api.KindFile:
+		fm, err := vault.UnmarshalFileMeta(plain)
+		if err != nil {
+			return nil, "", err
+		}
+		return plain, fm.Name, nil
+	}
+	return nil, "", fmt.Errorf("%w: unknown kind %q", vault.ErrCorrupt, n.Kind)
+}
+
+// rename returns the metadata plaintext with another name.
+func rename(n api.Node, plain []byte, name string) ([]byte, error) {
+	if n.Kind == api.KindFolder {
+		fm, err := vault.UnmarshalFolderMeta(plain)
+		if err != nil {
+			return nil, err
+		}
+		fm.Name = name
+		return fm.Marshal()
+	}
+	fm, err := vault.UnmarshalFileMeta(plain)
+	if err != nil {
+		return nil, err
+	}
+	fm.Name = name
+	return fm.Marshal()
+}
+
+// renamedMeta re-seals n's metadata with another name under its parent's key.
+func (d *Drive) renamedMeta(pk vault.Key, n api.Node, name string) ([]byte, error) {
+	plain, _, err := openNodeMeta(pk, n)
+	if err != nil {
+		return nil, err
+	}
+	if plain, err = rename(n, plain, name); err != nil {
+		return nil, err
+	}
+	return vault.SealMeta(pk.MetaKey(), vault.MetaSlot(n.ID), plain)
+}
+
+// openVersion opens a version's VersionMeta under its file's key.
+func openVersion(k vault.Key, fileID string, v api.Version) (Version, error) {
+	plain, err := vault.OpenMeta(k.MetaKey(), vault.VersionSlot(fileID, v.ID), v.Meta)
+	if err != nil {
+		return Version{}, err
+	}
+	vm, err := vault.UnmarshalVersionMeta(plain)
+	if err != nil {
+		return Version{}, err
+	}
+	out := Version{ID: v.ID, Size: v.Size, Created: v.Created, Modified: vm.Modified, MIME: vm.MIME,
+		Cap: vm.Cap, Thumbnail: vm.Thumbnail, Scrubbed: vm.Scrubbed}
+	switch c, _ := cap.Parse(vm.Cap); c := c.(type) {
+	case cap.LIT:
+		out.Size = int64(len(c.Data))
+	case cap.CHK:
+		out.Size = c.Size
+	}
+	return out, nil
+}
+
+// Resolve finds an item by path from the root ("/", "/a/b.txt"). Names
+// match as the node's uniqueness does (case and Unicode form folded). A
+// missing item is ErrNotFound.
+func (d *Drive) Resolve(ctx context.Context, p string) (Item, error) {
+	cur, err := d.rootItem(ctx)
+	if err != nil {
+		return Item{}, err
+	}
+	for _, name := range strings.Split(p, "/") {
+		if name == "" || name == "." {
+			continue
+		}
+		if !cur.Folder {
+			return Item{}, fmt.Errorf("%q is a file: %w", cur.Name, ErrNotFound)
+		}
+		n, err := d.childNamed(ctx, cur.ID, name)
+		if err != nil {
+			return Item{}, err
+		}
+		if cur, err = d.item(ctx, n); err != nil {
+			return Item{}, err
+		}
+	}
+	return cur, nil
+}
+
+func (d *Drive) rootItem(ctx context.Context) (Item, error) {
+	n, err := d.node(ctx, d.rootID)
+	if err != nil {
+		return Item{}, err
+	}
+	return d.item(ctx, n)
+}
+
+// childNamed finds a folder's live child by name (through its HMAC).
+func (d *Drive) childNamed(ctx context.Context, folderID, name string) (api.Node, error) {
+	pk, err := d.keyOf(ctx, folderID)
+	if err != nil {
+		return api.Node{}, err
+	}
+	kids, err := d.children(ctx, folderID)
+	if err != nil {
+		return api.Node{}, err
+	}
+	h := vault.NameHMAC(pk, name)
+	for _, k := range kids {
+		if string(k.NameHMAC) == string(h[:]) {
+			return k, nil
+		}
+	}
+	return api.Node{}, fmt.Errorf("%q: %w", name, ErrNotFound)
+}
+
+// The session seal (Seal, Resume): 0x01 ‖ nonce ‖ XChaCha20-Poly1305.
+const sessionAD = "communitycube/v1/drive-session"
+
+func sealSession(key, plain []byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return nil, fmt.Errorf("drive: session key: %w", err)
+	}
+	out := make([]byte, 1+chacha20poly1305.NonceSizeX, 1+chacha20poly1305.NonceSizeX+len(plain)+chacha20poly1305.Overhead)
+	out[0] = 1
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, err
+	}
+	return aead.Seal(out, out[1:], plain, []byte(sessionAD)), nil
+}
+
+func openSession(key, sealed []byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(key)
+	if err != nil {
+		return nil, fmt.Errorf("drive: session key: %w", err)
+	}
+	if len(sealed) < 1+chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead {
+		return nil, fmt.Errorf("%w: sealed keys too short", vault.ErrCorrupt)
+	}
+	if sealed[0] != 1 {
+		return nil, fmt.Errorf("%w: sealed keys of version %d", vault.ErrVersion, sealed[0])
+	}
+	pt, err := aead.Open(nil, sealed[1:1+chacha20poly1305.NonceSizeX], sealed[1+chacha20poly1305.NonceSizeX:], []byte(sessionAD))
+	if err != nil {
+		return nil, fmt.Errorf("%w: the sealed keys do not open with this session key", vault.ErrCorrupt)
+	}
+	return pt, nil
+}
