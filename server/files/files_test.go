@@ -806,3 +806,28 @@ func TestSessionKeys(t *testing.T) {
 		t.Fatal("an expired key")
 	}
 }
+
+// The root folder has no name (an empty name HMAC); changing one of its
+// settings must keep it that way, not fail on the NOT NULL column.
+func TestRootSettings(t *testing.T) {
+	f := newFixture(t)
+	uid := f.user("alice")
+	root := f.keys(uid)
+	info, err := f.s.GetNode(f.ctx, uid, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := true
+	fav := true
+	n, err := f.s.UpdateNode(f.ctx, uid, root, api.UpdateNodeRequest{BaseVersion: info.Node.Version, KeepHistory: &keep, Favorite: &fav})
+	if err != nil {
+		t.Fatalf("keep_history on the root: %v", err)
+	}
+	if !n.KeepHistory || n.Version != info.Node.Version+1 {
+		t.Fatalf("root after update: %+v", n)
+	}
+	mode := api.ModeStandard
+	if _, err := f.s.UpdateNode(f.ctx, uid, root, api.UpdateNodeRequest{BaseVersion: n.Version, Mode: &mode, Escrow: rnd(72)}); err != nil {
+		t.Fatalf("mode of the root: %v", err)
+	}
+}

@@ -362,14 +362,7 @@ func (s *Store) insertNode(ctx context.Context, tx *sql.Tx, uid int64, req *api.
 		return ErrIDTaken
 	}
 	now := s.nowMS()
-	hmac := req.NameHMAC
-	if hmac == nil {
-		hmac = []byte{}
-	}
-	meta := req.Meta
-	if meta == nil {
-		meta = []byte{}
-	}
+	hmac, meta := notNull(req.NameHMAC), notNull(req.Meta)
 	_, err := tx.ExecContext(ctx, `INSERT INTO nodes(id, owner, parent, kind, name_hmac, meta, wrapped_key, lock, escrow, mode,
 			keep_history, version, created_at, modified_at)
 		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
@@ -500,7 +493,7 @@ func (s *Store) UpdateNode(ctx context.Context, uid int64, id string, req api.Up
 		res, err := tx.ExecContext(ctx, `UPDATE nodes SET parent = ?, name_hmac = ?, meta = ?, wrapped_key = ?, lock = ?, escrow = ?,
 				mode = ?, favorite = ?, keep_history = ?, version = version + 1, modified_at = ?
 			WHERE id = ? AND version = ?`,
-			nullString(parent), n.NameHMAC, n.Meta, nullBytes(n.WrappedKey), nullBytes(n.Lock), nullBytes(n.Escrow),
+			nullString(parent), notNull(n.NameHMAC), notNull(n.Meta), nullBytes(n.WrappedKey), nullBytes(n.Lock), nullBytes(n.Escrow),
 			n.Mode, n.Favorite, n.KeepHistory, modified, id, req.BaseVersion)
 		if err != nil {
 			return err
@@ -516,6 +509,16 @@ func (s *Store) UpdateNode(ctx context.Context, uid int64, id string, req api.Up
 		return nil
 	})
 	return out, err
+}
+
+// notNull stores an absent blob (the root folder's name HMAC and
+// metadata) as an empty one: the columns are NOT NULL, and the driver binds
+// a nil slice as NULL.
+func notNull(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // needsRewrap reports whether moving n to another folder needs its wrapped

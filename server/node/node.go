@@ -346,15 +346,18 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// logRequests writes one line per request: method, path and status. It
-// never logs the query string, headers, cookies or bodies, which may carry
-// secrets.
+// logRequests writes one line per request: method, path, status, response
+// bytes and duration. It never logs the query string, headers, cookies,
+// bodies (which may carry secrets) or the client's address (personal data
+// an operator rarely needs).
 func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		// Paths hold ids and storage indexes only, never names or keys.
-		log.Info("request", "method", r.Method, "path", sanitizePath(r.URL.Path), "status", rec.status)
+		log.Info("request", "method", r.Method, "path", sanitizePath(r.URL.Path), "status", rec.status,
+			"bytes", rec.bytes, "ms", float64(time.Since(start).Microseconds())/1000)
 	})
 }
 

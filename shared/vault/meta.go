@@ -37,9 +37,9 @@ type FileMeta struct {
 type VersionMeta struct {
 	// Cap is the version's read cap, URI:CHK:… or URI:LIT:… (shared/cap).
 	// It holds the content key, and the size.
-	Cap       string
-	MIME      string    // optional; printable ASCII
-	Modified  time.Time // optional: the modification time of what was uploaded
+	Cap      string
+	MIME     string    // optional; printable ASCII
+	Modified time.Time // optional: the modification time of what was uploaded
 	// Thumbnail is optional: a small image (JPEG or PNG made by the
 	// client) as a LIT cap, so it lives inside this sealed blob and costs
 	// no upload of its own (at most MaxThumbnail bytes of image).
