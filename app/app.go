@@ -44,10 +44,16 @@ const (
 	PathAdmin    = "/admin"
 	PathGrid     = "/admin/grid"
 	PathSettings = "/settings"
+	// The file manager's other views (app/trash.go, recent.go, favorites.go, gallery.go).
+	PathTrash     = "/trash"
+	PathRecent    = "/recent"
+	PathFavorites = "/favorites"
+	PathGallery   = "/gallery"
 )
 
 // Pages lists every routed page path.
-var Pages = []string{PathHome, PathSetup, PathLogin, PathFiles, PathAdmin, PathGrid, PathSettings}
+var Pages = []string{PathHome, PathSetup, PathLogin, PathFiles, PathAdmin, PathGrid, PathSettings,
+	PathTrash, PathRecent, PathFavorites, PathGallery}
 
 // Register routes every page. Both binaries call it: the server to prerender,
 // the browser to run.
@@ -59,6 +65,10 @@ func Register() {
 	app.Route(PathAdmin, func() app.Composer { return &adminPage{} })
 	app.Route(PathGrid, func() app.Composer { return &gridPage{} })
 	app.Route(PathSettings, func() app.Composer { return &settingsPage{} })
+	app.Route(PathTrash, func() app.Composer { return &trashPage{} })
+	app.Route(PathRecent, func() app.Composer { return &recentPage{} })
+	app.Route(PathFavorites, func() app.Composer { return &favoritesPage{} })
+	app.Route(PathGallery, func() app.Composer { return &galleryPage{} })
 }
 
 var (

@@ -30,6 +30,10 @@ type session struct {
 	flash   string // a page-wide error, e.g. a failed sign-out
 	state   api.State
 	release func()
+	// unlocked mirrors stateUnlocked: observing it makes the page render
+	// again when the keys are unlocked or forgotten (unlock.go).
+	unlocked  bool
+	observing bool
 }
 
 // lastState survives navigation between pages so the header does not flicker.
@@ -44,6 +48,10 @@ func (s *session) start(ctx app.Context, need access) {
 	}
 	if app.IsServer {
 		return
+	}
+	if !s.observing {
+		s.observing = true
+		ctx.ObserveState(stateUnlocked, &s.unlocked)
 	}
 	if s.release == nil {
 		s.release = browser.OnConnectivityChange(func(online bool) {
@@ -79,6 +87,11 @@ func (s *session) refresh(ctx app.Context) {
 			}
 			s.offline, s.loaded, s.state = false, true, st
 			lastState = &st
+			if st.User == nil {
+				// Signed out (here or elsewhere) or the session ended:
+				// the keys of this tab go with it.
+				forgetKeys(ctx)
+			}
 			s.route(ctx)
 		})
 	})
@@ -98,6 +111,10 @@ func (s *session) route(ctx app.Context) {
 		ctx.Navigate(PathFiles)
 	case st.User != nil && s.need == forAdmin && !st.User.Admin:
 		ctx.Navigate(PathFiles)
+	case st.User != nil && st.User.MustChangePassword && (s.need == forSignedIn || s.need == forAdmin) && path != PathSettings:
+		// An account an administrator created chooses its own password
+		// first; its keys are made after that.
+		ctx.Navigate(PathSettings + "?must-change=1")
 	}
 }
 

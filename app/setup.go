@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/communitycube/cube/shared/api"
+	"github.com/communitycube/cube/shared/drive"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -13,6 +15,12 @@ type setupPage struct {
 	strength      strength
 	busy          bool
 	err           string
+	// The administrator's keys are made right after setup; the recovery
+	// key is shown before the page moves on.
+	fresh  *drive.Fresh
+	d      *drive.Drive
+	sealed string
+	st     api.State
 }
 
 func (p *setupPage) OnNav(ctx app.Context) {
@@ -23,6 +31,14 @@ func (p *setupPage) OnNav(ctx app.Context) {
 func (p *setupPage) OnDismount() { p.sess.stop() }
 
 func (p *setupPage) Render() app.UI {
+	if p.fresh != nil {
+		return layout(&session{loaded: true}, "", &recoveryKeyCard{Key: p.fresh.RecoveryKey, OnDone: func(ctx app.Context) {
+			installDrive(ctx, p.d, p.sealed)
+			p.sess.signedIn(p.st)
+			p.fresh, p.d, p.sealed = nil, nil, ""
+			ctx.Navigate(PathFiles)
+		}})
+	}
 	return layout(&p.sess, "",
 		app.Div().Class("card narrow").Body(
 			app.H1().Text("Welcome to CommunityCube"),
@@ -60,6 +76,15 @@ func (p *setupPage) submit(ctx app.Context, e app.Event) {
 	name, pw := p.name, p.pw
 	ctx.Async(func() {
 		st, err := client().Setup(ctx, name, pw)
+		var (
+			d      *drive.Drive
+			sealed string
+			fresh  *drive.Fresh
+			uerr   error
+		)
+		if err == nil {
+			d, sealed, fresh, uerr = unlockWithPassword(ctx, pw)
+		}
 		ctx.Dispatch(func(ctx app.Context) {
 			p.busy = false
 			if err != nil {
@@ -67,6 +92,13 @@ func (p *setupPage) submit(ctx app.Context, e app.Event) {
 				return
 			}
 			p.pw, p.pw2 = "", ""
+			if uerr == nil {
+				if fresh != nil {
+					p.fresh, p.d, p.sealed, p.st = fresh, d, sealed, st
+					return
+				}
+				installDrive(ctx, d, sealed)
+			}
 			p.sess.signedIn(st)
 			ctx.Navigate(PathFiles)
 		})

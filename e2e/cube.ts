@@ -74,13 +74,49 @@ export async function setupAdmin(request: APIRequestContext, node: CubeNode, who
   expect(r.status(), await r.text()).toBe(201);
 }
 
-// login signs in through the UI and waits for the files page.
+// login signs in through the UI and waits for the unlocked files page (see
+// signInFiles).
 export async function login(page: Page, node: CubeNode, who = admin) {
+  await signInFiles(page, node, who);
+}
+
+// signInFiles signs in through the UI and waits for the unlocked files page:
+// it saves the recovery key when the keys are made now (and returns its
+// text), or gives the password to the unlock prompt.
+// saveRecoveryKey gets past the card that shows a new recovery key once
+// (after setup, or the first sign-in) and returns the key's text.
+export async function saveRecoveryKey(page: Page): Promise<string | undefined> {
+  const card = page.locator('#recovery-key-card');
+  await expect(card).toBeVisible({ timeout: 60_000 });
+  const key = (await page.locator('#recovery-key').textContent())?.trim();
+  await page.locator('#recovery-key-saved').check();
+  await page.locator('#recovery-key-done').click();
+  return key;
+}
+
+export async function signInFiles(page: Page, node: CubeNode, who = admin): Promise<string | undefined> {
   await page.goto(node.url + '/login');
   await page.getByLabel('User name').fill(who.name);
   await page.getByLabel('Password', { exact: true }).fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/files$/);
+  const files = page.locator('#files-drop');
+  const card = page.locator('#recovery-key-card');
+  const prompt = page.locator('#unlock-prompt');
+  await expect(files.or(card).or(prompt)).toBeVisible({ timeout: 60_000 });
+  let recoveryKey: string | undefined;
+  if (await card.isVisible()) {
+    recoveryKey = (await page.locator('#recovery-key').textContent())?.trim();
+    await page.locator('#recovery-key-saved').check();
+    await page.locator('#recovery-key-done').click();
+  }
+  await expect(files.or(prompt)).toBeVisible({ timeout: 60_000 });
+  if (await prompt.isVisible()) {
+    await page.locator('#unlock-password').fill(who.password);
+    await page.locator('#unlock-submit').click();
+  }
+  await expect(page).toHaveURL(/\/files/);
+  await expect(files).toBeVisible({ timeout: 60_000 });
+  return recoveryKey;
 }
 
 type Fixtures = { node: CubeNode };

@@ -1,4 +1,4 @@
-import { test, expect, admin, setupAdmin, login } from './cube';
+import { test, expect, admin, setupAdmin, login, saveRecoveryKey } from './cube';
 
 test('sign in and out; the cookie from before sign-out is refused afterwards', async ({ page, node, request, playwright }) => {
   await setupAdmin(request, node);
@@ -11,6 +11,8 @@ test('sign in and out; the cookie from before sign-out is refused afterwards', a
 
   await page.getByLabel('Password', { exact: true }).fill(admin.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // The first sign-in makes the keys: the recovery key is shown once.
+  await saveRecoveryKey(page);
   await expect(page).toHaveURL(/\/files$/);
 
   const cookies = await page.context().cookies();
@@ -77,14 +79,19 @@ test('an administrator adds and disables a user; a user changes their password',
   const bobRow = page.locator('tr[data-user="bob"]');
   await expect(bobRow).toContainText('Active');
 
-  // Bob signs in in his own browser and changes his password.
+  // Bob signs in in his own browser: the administrator chose his password,
+  // so he is sent to choose his own before his keys are made.
   const bobCtx = await browser.newContext();
   const bob = await bobCtx.newPage();
-  await login(bob, node, { name: 'bob', password: bobPw });
+  await bob.goto(node.url + '/login');
+  await bob.getByLabel('User name').fill('bob');
+  await bob.getByLabel('Password', { exact: true }).fill(bobPw);
+  await bob.getByRole('button', { name: 'Sign in' }).click();
+  await expect(bob).toHaveURL(/\/settings\?must-change=1/);
   await expect(bob.getByRole('link', { name: 'Admin' })).toHaveCount(0);
   await bob.goto(node.url + '/admin');
-  await expect(bob).toHaveURL(/\/files$/);
-  await bob.getByRole('link', { name: 'Settings' }).click();
+  await expect(bob).not.toHaveURL(/\/admin/);
+  await bob.goto(node.url + '/settings');
   const newPw = 'Copper-Kettle-Orbit-19';
   await bob.getByLabel('Current password').fill('wrong password');
   await bob.getByLabel('New password', { exact: true }).fill(newPw);
@@ -93,7 +100,14 @@ test('an administrator adds and disables a user; a user changes their password',
   await expect(bob.getByRole('alert')).toHaveText('The current password is wrong.');
   await bob.getByLabel('Current password').fill(bobPw);
   await bob.getByRole('button', { name: 'Change password' }).click();
-  await expect(bob.getByRole('status').filter({ hasText: 'password was changed' })).toBeVisible();
+  // His keys are made now: the recovery key is shown once.
+  const card = bob.locator('#recovery-key-card');
+  const done = bob.getByRole('status').filter({ hasText: 'password was changed' });
+  await expect(card.or(done).first()).toBeVisible({ timeout: 60_000 });
+  if (await card.isVisible()) {
+    await bob.locator('#recovery-key-saved').check();
+    await bob.locator('#recovery-key-done').click();
+  }
   let r = await request.post(node.url + '/api/v1/login', { data: { name: 'bob', password: bobPw } });
   expect(r.status()).toBe(401);
   r = await request.post(node.url + '/api/v1/login', { data: { name: 'bob', password: newPw } });

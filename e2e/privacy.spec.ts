@@ -1,4 +1,4 @@
-import { test, expect, admin } from './cube';
+import { test, expect, admin, saveRecoveryKey } from './cube';
 
 test('during a whole session every request goes to the node itself', async ({ page, node }) => {
   const foreign: string[] = [];
@@ -21,6 +21,7 @@ test('during a whole session every request goes to the node itself', async ({ pa
   await page.getByLabel('Password', { exact: true }).fill(admin.password);
   await page.getByLabel('Repeat the password').fill(admin.password);
   await page.getByRole('button', { name: 'Create administrator' }).click();
+  await saveRecoveryKey(page);
   await expect(page).toHaveURL(/\/files$/);
   for (const link of ['Admin', 'Settings', 'Files']) {
     await page.getByRole('link', { name: link }).click();

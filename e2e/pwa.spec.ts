@@ -1,4 +1,4 @@
-import { test, expect, setupAdmin, login } from './cube';
+import { test, expect, admin, setupAdmin, login } from './cube';
 
 test('offline: the shell starts from the service worker and says it is offline', async ({ page, node, request }) => {
   await setupAdmin(request, node);
@@ -22,7 +22,12 @@ test('offline: the shell starts from the service worker and says it is offline',
   // The node comes back on the same address: the app reconnects by itself.
   await node.run();
   await expect(page.locator('#offline-banner')).toHaveCount(0, { timeout: 30_000 });
-  await expect(page.getByRole('heading', { name: 'No files yet' })).toBeVisible();
+  // The node forgot this session's key when it stopped (it keeps it in
+  // memory only), so the reloaded page asks for the password to unlock.
+  await expect(page.locator('#unlock-prompt')).toBeVisible({ timeout: 30_000 });
+  await page.locator('#unlock-password').fill(admin.password);
+  await page.locator('#unlock-submit').click();
+  await expect(page.getByRole('heading', { name: 'No files yet' })).toBeVisible({ timeout: 30_000 });
 });
 
 test('the manifest makes the app installable with the node\'s own icons', async ({ page, node, request }) => {

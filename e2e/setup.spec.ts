@@ -1,4 +1,4 @@
-import { test, expect, admin } from './cube';
+import { test, expect, admin, saveRecoveryKey } from './cube';
 
 test('every page leads to setup while no administrator exists', async ({ page, node }) => {
   for (const p of ['/', '/files', '/login', '/admin', '/settings']) {
@@ -43,6 +43,8 @@ test('a strong password creates the administrator, and setup is closed for good'
   await page.getByLabel('Repeat the password').fill(admin.password);
   await page.getByRole('button', { name: 'Create administrator' }).click();
 
+  // The keys are made with the password: the recovery key is shown once.
+  await saveRecoveryKey(page);
   await expect(page).toHaveURL(/\/files$/);
   await expect(page.getByRole('heading', { name: 'No files yet' })).toBeVisible();
   await expect(page.getByRole('button', { name: /Sign out admin/ })).toBeVisible();

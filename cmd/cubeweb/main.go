@@ -7,12 +7,20 @@ package main
 
 import (
 	"github.com/communitycube/cube/app"
+	"github.com/communitycube/cube/shared/chk"
+	"github.com/communitycube/cube/shared/transfer"
+	"github.com/communitycube/cube/wasm/aesctr"
 	"github.com/communitycube/cube/wasm/browser"
+	"github.com/communitycube/cube/wasm/picker"
+	"github.com/communitycube/cube/wasm/swstream"
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
 func main() {
 	app.SetBrowser(browser.Browser{})
+	app.SetFilePicker(picker.New())
+	app.SetStreamServer(swstream.Server{})
+	app.SetCipherFactory(func(k chk.Key) transfer.Cipher { return aesctr.New(k) })
 	app.Register()
 	goapp.RunWhenOnBrowser()
 }

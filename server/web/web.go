@@ -213,7 +213,7 @@ func (s *Site) serveAppJS(w http.ResponseWriter, r *http.Request) {
 func SecurityHeaders(h http.Header, tls bool) {
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "+
 		"style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; "+
-		"worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		"worker-src 'self' blob:; frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")

@@ -28,6 +28,10 @@ self.addEventListener("fetch", (event) => {
   const req = event.request;
   if (req.method !== "GET") return;
   const url = new URL(req.url);
+  if (url.origin === self.location.origin && url.pathname.startsWith("/stream/")) {
+    event.respondWith(stream(req, url));
+    return;
+  }
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
   if (req.mode === "navigate") {
     event.respondWith(page(req));
@@ -59,4 +63,139 @@ async function asset(req) {
   const url = new URL(req.url);
   const hit = await cache.match(req, { ignoreSearch: url.pathname.startsWith("/web/") });
   return hit || fetch(req);
+}
+
+// ---- Streams (wasm/swstream) ----------------------------------------------
+// The page registers a stream (a decrypted file, a zip being built) with a
+// MessagePort; GET /stream/{id} is answered from it, chunk by chunk as the
+// reader pulls, never cached and never sent to the node. Range requests get
+// 206 partial responses (video seeking, and a download manager resuming).
+// If the page goes away or a read fails (a tampered file), the body errors:
+// the browser marks the download failed rather than saving it as complete.
+const streams = new Map();
+const streamWaiters = new Map();
+const streamChunk = 256 * 1024;
+
+self.addEventListener("message", (event) => {
+  const m = event.data;
+  if (!m || typeof m !== "object") return;
+  if (m.cube === "stream" && typeof m.id === "string" && m.port) {
+    const s = { id: m.id, name: String(m.name || "download"), type: String(m.type || ""), size: Number(m.size), download: !!m.download, port: m.port, seq: 0, pending: new Map() };
+    s.port.onmessage = (e) => {
+      const r = e.data || {};
+      const p = s.pending.get(r.seq);
+      if (!p) return;
+      s.pending.delete(r.seq);
+      if (typeof r.error === "string") p.reject(new Error(r.error));
+      else p.resolve(new Uint8Array(r.data || new ArrayBuffer(0)));
+    };
+    streams.set(s.id, s);
+    const w = streamWaiters.get(s.id);
+    if (w) { streamWaiters.delete(s.id); w.forEach((f) => f(s)); }
+  } else if (m.cube === "close" && typeof m.id === "string") {
+    const s = streams.get(m.id);
+    if (s) {
+      streams.delete(m.id);
+      for (const p of s.pending.values()) p.reject(new Error("the stream was closed"));
+      s.pending.clear();
+    }
+  }
+  // m.cube === "ping" only keeps this worker alive during long downloads.
+});
+
+// waitStream gives the page's registration a moment: its message and the
+// request that follows it may arrive in either order.
+function waitStream(id) {
+  const s = streams.get(id);
+  if (s) return Promise.resolve(s);
+  return new Promise((resolve) => {
+    const list = streamWaiters.get(id) || [];
+    list.push(resolve);
+    streamWaiters.set(id, list);
+    setTimeout(() => {
+      const l = streamWaiters.get(id);
+      if (l && l.includes(resolve)) {
+        l.splice(l.indexOf(resolve), 1);
+        if (!l.length) streamWaiters.delete(id);
+        resolve(null);
+      }
+    }, 3000);
+  });
+}
+
+function pull(s, off, n) {
+  return new Promise((resolve, reject) => {
+    if (!streams.has(s.id)) { reject(new Error("the stream was closed")); return; }
+    const seq = ++s.seq;
+    s.pending.set(seq, { resolve, reject });
+    s.port.postMessage({ seq, off, n });
+  });
+}
+
+// Only media types that cannot run script are served inline (no HTML, no
+// SVG: a stream is same-origin); anything else is bytes.
+function safeType(t) {
+  return /^(video|audio)\/[\w.+-]+$/.test(t) || /^image\/(jpeg|png|gif|webp|avif|bmp)$/.test(t) || t === "application/pdf" ? t : "application/octet-stream";
+}
+
+function contentDisposition(name) {
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  return 'attachment; filename="' + ascii + '"; filename*=UTF-8\'\'' + encodeURIComponent(name);
+}
+
+async function stream(req, url) {
+  const id = url.pathname.slice("/stream/".length);
+  const s = await waitStream(id);
+  const text = { "Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store" };
+  if (!s) return new Response("This file is no longer open here: open it again from the app.", { status: 404, headers: text });
+  const download = s.download || url.searchParams.has("download");
+  const headers = new Headers({
+    "Content-Type": download ? "application/octet-stream" : safeType(s.type),
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+  });
+  if (download) headers.set("Content-Disposition", contentDisposition(s.name));
+  const sized = s.size >= 0;
+  let start = 0, end = sized ? s.size - 1 : Infinity, status = 200;
+  if (sized) {
+    headers.set("Accept-Ranges", "bytes");
+    const range = req.headers.get("Range");
+    if (range) {
+      const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+      let a = NaN, b = s.size - 1;
+      if (m && m[1] !== "") { a = Number(m[1]); if (m[2] !== "") b = Math.min(Number(m[2]), s.size - 1); }
+      else if (m && m[2] !== "") { a = Math.max(0, s.size - Number(m[2])); }
+      if (!(a <= b) || a >= s.size) {
+        headers.set("Content-Range", "bytes */" + s.size);
+        return new Response(null, { status: 416, headers });
+      }
+      start = a; end = b; status = 206;
+      headers.set("Content-Range", "bytes " + a + "-" + b + "/" + s.size);
+    }
+    headers.set("Content-Length", String(end - start + 1));
+  }
+  let pos = start;
+  const body = new ReadableStream({
+    async pull(ctrl) {
+      if (pos > end) { ctrl.close(); return; }
+      const n = sized ? Math.min(streamChunk, end + 1 - pos) : streamChunk;
+      let chunk;
+      try {
+        chunk = await pull(s, pos, n);
+      } catch (err) {
+        ctrl.error(err);
+        return;
+      }
+      if (chunk.length === 0) {
+        if (sized) ctrl.error(new Error("the file ended early"));
+        else ctrl.close();
+        return;
+      }
+      pos += chunk.length;
+      ctrl.enqueue(chunk);
+      if (pos > end) ctrl.close();
+    },
+  }, { highWaterMark: 0 });
+  return new Response(req.method === "HEAD" ? null : body, { status, headers });
 }
