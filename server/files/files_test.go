@@ -831,3 +831,31 @@ func TestRootSettings(t *testing.T) {
 		t.Fatalf("mode of the root: %v", err)
 	}
 }
+
+func TestChildNamed(t *testing.T) {
+	f := newFixture(t)
+	alice, bob := f.user("alice"), f.user("bob")
+	root := f.keys(alice)
+	f.keys(bob)
+	a := f.folder(alice, root, true)
+	got, err := f.s.ChildNamed(f.ctx, alice, root, a.NameHMAC)
+	if err != nil || got.ID != a.ID {
+		t.Fatalf("ChildNamed = %v, %v; want %s", got.ID, err, a.ID)
+	}
+	if _, err := f.s.ChildNamed(f.ctx, alice, root, rnd(32)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown name: %v", err)
+	}
+	if _, err := f.s.ChildNamed(f.ctx, alice, root, rnd(5)); !isInvalid(err) {
+		t.Fatalf("short HMAC: %v", err)
+	}
+	if _, err := f.s.ChildNamed(f.ctx, bob, root, a.NameHMAC); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another user's folder: %v", err)
+	}
+	// A child in the trash no longer holds its name.
+	if _, err := f.s.TrashNode(f.ctx, alice, a.ID, a.Version); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.ChildNamed(f.ctx, alice, root, a.NameHMAC); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("trashed child: %v", err)
+	}
+}

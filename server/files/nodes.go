@@ -194,6 +194,31 @@ func (s *Store) GetNode(ctx context.Context, uid int64, id string) (api.NodeInfo
 	return info, nil
 }
 
+// ChildNamed returns the live child of folder id whose name HMAC is hmac
+// (at most one: names are unique among live children), or ErrNotFound.
+// Clients check a name before an upload with it, in one indexed lookup
+// instead of listing the folder.
+func (s *Store) ChildNamed(ctx context.Context, uid int64, id string, hmac []byte) (api.Node, error) {
+	if len(hmac) != HMACSize {
+		return api.Node{}, invalid("name_hmac", "name_hmac must be %d bytes.", HMACSize)
+	}
+	p, err := s.load(ctx, s.DB, uid, id)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if !p.isFolder() {
+		return api.Node{}, invalid("id", "A file has no children.")
+	}
+	items, err := s.list(ctx, s.DB, `WHERE n.parent = ? AND n.name_hmac = ? AND n.trashed_at IS NULL`, id, hmac)
+	if err != nil {
+		return api.Node{}, err
+	}
+	if len(items) == 0 {
+		return api.Node{}, ErrNotFound
+	}
+	return items[0], nil
+}
+
 // Children lists a folder's children (not those put in the trash) by id,
 // a page at a time: after is the last id of the previous page.
 func (s *Store) Children(ctx context.Context, uid int64, id, after string, limit int) (api.Children, error) {

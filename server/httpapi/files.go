@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +76,7 @@ func (a *API) filesRoutes(mux *http.ServeMux) {
 	mux.Handle(p+"nodes", route{"POST": s(a.createNode)})
 	mux.Handle(p+"nodes/{id}", route{"GET": s(a.getNode), "PATCH": s(a.updateNode), "DELETE": s(a.trashNode)})
 	mux.Handle(p+"nodes/{id}/children", route{"GET": s(a.children)})
+	mux.Handle(p+"nodes/{id}/child", route{"GET": s(a.childNamed)})
 	mux.Handle(p+"nodes/{id}/versions", route{"GET": s(a.versions), "POST": s(a.newVersion)})
 	mux.Handle(p+"nodes/{id}/versions/{vid}", route{"DELETE": s(a.deleteVersion)})
 	mux.Handle(p+"nodes/{id}/versions/{vid}/restore", route{"POST": s(a.restoreVersion)})
@@ -289,6 +291,20 @@ func (a *API) children(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, c)
+}
+
+func (a *API) childNamed(w http.ResponseWriter, r *http.Request) {
+	hmac, err := base64.RawURLEncoding.DecodeString(r.URL.Query().Get("name_hmac"))
+	if err != nil {
+		a.fail(w, r, &auth.InvalidError{Field: "name_hmac", Message: "name_hmac must be unpadded base64url."})
+		return
+	}
+	n, err := a.fs().ChildNamed(r.Context(), currentUser(r).ID, r.PathValue("id"), hmac)
+	if err != nil {
+		a.failFiles(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
 }
 
 func optInt(s, field string) (int, error) {

@@ -14,6 +14,7 @@ import "time"
 //	POST   unlock                        UnlockRequest: the escrow key for standard items, held in memory for this session
 //	GET    nodes/{id}                    -> NodeInfo (node and its ancestors up to the root, for breadcrumbs and key unwrapping)
 //	GET    nodes/{id}/children?after=ID&limit=N -> Children
+//	GET    nodes/{id}/child?name_hmac=B64URL     -> Node (the live child with that name HMAC; 404 not_found)
 //	POST   nodes                         CreateNodeRequest -> Node (201); a copy is a create whose version reuses stored content (CopyOf)
 //	PATCH  nodes/{id}                    UpdateNodeRequest -> Node (409 conflict: stale base_version; 409 name_taken)
 //	DELETE nodes/{id}?base_version=V     -> Node (moved to the trash)

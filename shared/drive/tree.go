@@ -3,6 +3,7 @@ package drive
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -343,17 +344,16 @@ func (d *Drive) childNamed(ctx context.Context, folderID, name string) (api.Node
 	if err != nil {
 		return api.Node{}, err
 	}
-	kids, err := d.children(ctx, folderID)
-	if err != nil {
+	h := vault.NameHMAC(pk, name)
+	var n api.Node
+	q := api.Prefix + "nodes/" + url.PathEscape(folderID) + "/child?name_hmac=" + base64.RawURLEncoding.EncodeToString(h[:])
+	if err := d.c.Do(ctx, http.MethodGet, q, nil, &n); err != nil {
+		if isCode(err, api.CodeNotFound) {
+			return api.Node{}, fmt.Errorf("%q: %w", name, ErrNotFound)
+		}
 		return api.Node{}, err
 	}
-	h := vault.NameHMAC(pk, name)
-	for _, k := range kids {
-		if string(k.NameHMAC) == string(h[:]) {
-			return k, nil
-		}
-	}
-	return api.Node{}, fmt.Errorf("%q: %w", name, ErrNotFound)
+	return n, nil
 }
 
 // The session seal (Seal, Resume): 0x01 ‖ nonce ‖ XChaCha20-Poly1305.
