@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"github.com/communitycube/cube/shared/units"
 	"time"
 
 	"github.com/communitycube/cube/shared/api"
@@ -75,11 +76,11 @@ func (p *gridPage) render(s *api.GridStatus) app.UI {
 					ro = " (read-only)"
 				}
 				return app.P().Text(fmt.Sprintf("Own storage: %s available, %s reserved%s.",
-					humanBytes(s.Storage.AvailableSpace), humanBytes(s.Storage.ReservedSpace), ro))
+					units.Bytes(s.Storage.AvailableSpace), units.Bytes(s.Storage.ReservedSpace), ro))
 			}),
 			app.If(s.Helper != nil, func() app.UI {
 				return app.P().ID("helper-status").Text(fmt.Sprintf("Helper: %d uploads in progress, %s staged, %s being placed, %d completed.",
-					s.Helper.ActiveUploads, humanBytes(s.Helper.StagedBytes), humanBytes(s.Helper.PlacingBytes), s.Helper.Completed))
+					s.Helper.ActiveUploads, units.Bytes(s.Helper.StagedBytes), units.Bytes(s.Helper.PlacingBytes), s.Helper.Completed))
 			}),
 		),
 		app.H2().Text("Storage servers"),
@@ -107,7 +108,7 @@ func (p *gridPage) render(s *api.GridStatus) app.UI {
 					return app.Tr().DataSet("server", sv.NodeID).Body(
 						app.Td().Text(name),
 						app.Td().Text(sv.Address),
-						app.Td().Text(humanBytes(sv.AvailableSpace)),
+						app.Td().Text(units.Bytes(sv.AvailableSpace)),
 						app.Td().Class("status").Text(state),
 					)
 				})),
@@ -150,21 +151,4 @@ func joinWords(ws []string) string {
 		out += ", " + w
 	}
 	return out + " and " + ws[len(ws)-1]
-}
-
-// humanBytes writes a size the way people read it (binary units).
-func humanBytes(n int64) string {
-	if n < 0 {
-		return "unknown"
-	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

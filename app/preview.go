@@ -15,6 +15,7 @@ package app
 import (
 	"context"
 	"errors"
+	"github.com/communitycube/cube/shared/units"
 	"io"
 	"path"
 	"strconv"
@@ -297,7 +298,7 @@ func (p *previewer) show() {
 	p.name.Set("textContent", it.Name)
 	info := previewModeLabel(it.Mode)
 	if !it.Folder {
-		info = settingsBytes(it.Size) + " · " + info
+		info = units.Bytes(it.Size) + " · " + info
 	}
 	if len(p.items) > 1 {
 		info += " · " + strconv.Itoa(p.i+1) + " of " + strconv.Itoa(len(p.items))

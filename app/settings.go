@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"github.com/communitycube/cube/shared/units"
 	"net/url"
 	"strconv"
 
@@ -125,10 +126,10 @@ func (p *fileSettings) Render() app.UI {
 				u := *p.usage
 				quota := "no quota"
 				if u.Quota > 0 {
-					quota = "of " + settingsBytes(u.Quota) + fmt.Sprintf(" (%d%%)", u.Used*100/u.Quota)
+					quota = "of " + units.Bytes(u.Quota) + fmt.Sprintf(" (%d%%)", u.Used*100/u.Quota)
 				}
 				return app.Div().Body(
-					app.P().ID("usage-text").Text("Using "+settingsBytes(u.Used)+" "+quota+", of which "+settingsBytes(u.Trash)+" in the trash."),
+					app.P().ID("usage-text").Text("Using "+units.Bytes(u.Used)+" "+quota+", of which "+units.Bytes(u.Trash)+" in the trash."),
 					app.If(u.Quota > 0, func() app.UI {
 						return app.Progress().ID("usage-bar").Max(u.Quota).Value(min(u.Used, u.Quota))
 					}),
@@ -291,18 +292,4 @@ func (p *settingsPage) submit(ctx app.Context, e app.Event) {
 			}
 		})
 	})
-}
-
-// settingsBytes formats a size for people (1000-based, like file managers).
-func settingsBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }

@@ -28,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/communitycube/cube/shared/units"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -514,7 +515,7 @@ func accountPutCmd(ctx context.Context, args []string) error {
 		o.Progress = func(p transfer.Progress) {
 			if time.Since(last) > 200*time.Millisecond || p.State == transfer.Done {
 				last = time.Now()
-				fmt.Fprintf(os.Stderr, "\r%s of %s sent (%s)   ", humanSize(p.Done), humanSize(p.Total), p.State)
+				fmt.Fprintf(os.Stderr, "\r%s of %s sent (%s)   ", units.Bytes(p.Done), units.Bytes(p.Total), p.State)
 			}
 		}
 		defer fmt.Fprintln(os.Stderr)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/communitycube/cube/shared/units"
 	"io"
 	"os"
 	"path/filepath"
@@ -87,7 +88,7 @@ func putCmd(ctx context.Context, args []string) error {
 		progress = func(sent, total int64) {
 			if time.Since(last) > 200*time.Millisecond || sent == total {
 				last = time.Now()
-				fmt.Fprintf(os.Stderr, "\r%s of %s sent", humanSize(sent), humanSize(total))
+				fmt.Fprintf(os.Stderr, "\r%s of %s sent", units.Bytes(sent), units.Bytes(total))
 			}
 		}
 		defer fmt.Fprintln(os.Stderr)
@@ -288,10 +289,10 @@ func statusCmd(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("node %s %s\nroles: %s; uploads %d-of-%d, happy %d\n", name, s.NodeID, strings.Join(s.Roles, ", "), s.Encoding.K, s.Encoding.N, s.Encoding.Happy)
 	if s.Storage != nil {
-		fmt.Printf("storage: %s available, %s reserved, read-only %v\n", humanSize(s.Storage.AvailableSpace), humanSize(s.Storage.ReservedSpace), s.Storage.ReadOnly)
+		fmt.Printf("storage: %s available, %s reserved, read-only %v\n", units.Bytes(s.Storage.AvailableSpace), units.Bytes(s.Storage.ReservedSpace), s.Storage.ReadOnly)
 	}
 	if s.Helper != nil {
-		fmt.Printf("helper: %d uploads in progress, %s staged, %s being placed, %d completed\n", s.Helper.ActiveUploads, humanSize(s.Helper.StagedBytes), humanSize(s.Helper.PlacingBytes), s.Helper.Completed)
+		fmt.Printf("helper: %d uploads in progress, %s staged, %s being placed, %d completed\n", s.Helper.ActiveUploads, units.Bytes(s.Helper.StagedBytes), units.Bytes(s.Helper.PlacingBytes), s.Helper.Completed)
 	}
 	connected := 0
 	for _, sv := range s.Servers {
@@ -310,7 +311,7 @@ func statusCmd(ctx context.Context, args []string) error {
 				state += " (" + sv.LastError + ")"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sv.Nickname, sv.Address, humanSize(sv.AvailableSpace), state, sv.NodeID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sv.Nickname, sv.Address, units.Bytes(sv.AvailableSpace), state, sv.NodeID)
 	}
 	tw.Flush()
 	fmt.Printf("\nintroducers: %d\n", len(s.Introducers))
@@ -322,22 +323,6 @@ func statusCmd(ctx context.Context, args []string) error {
 		fmt.Printf("  %s %s\n", in.Address, state)
 	}
 	return nil
-}
-
-func humanSize(n int64) string {
-	if n < 0 {
-		return "unknown"
-	}
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func isTerminal(f *os.File) bool {

@@ -22,6 +22,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/communitycube/cube/shared/units"
 	"log/slog"
 	"time"
 
@@ -90,20 +91,7 @@ type QuotaError struct {
 
 func (e *QuotaError) Error() string {
 	return fmt.Sprintf("Not enough room: this needs %s, and you use %s of your %s quota (%s free). Empty the trash, delete old versions, or ask an administrator for more.",
-		human(e.Need), human(e.Used), human(e.Quota), human(max(e.Quota-e.Used, 0)))
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d bytes", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+		units.Bytes(e.Need), units.Bytes(e.Used), units.Bytes(e.Quota), units.Bytes(max(e.Quota-e.Used, 0)))
 }
 
 func invalid(field, format string, args ...any) error {
