@@ -48,6 +48,7 @@ type filesPage struct {
 	mode       string
 	rateText   string
 	pending    []LocalFile // picked before the folder was loaded
+	thumbs     thumbURLs   // blob: URLs of the shown thumbnails
 }
 
 // filesPageSize is how many items a long folder renders at a time.
@@ -186,6 +187,7 @@ func (p *filesPage) OnDismount() {
 		r()
 	}
 	p.releases = nil
+	p.thumbs.release()
 }
 
 func (p *filesPage) OnNav(ctx app.Context) {
@@ -197,6 +199,7 @@ func (p *filesPage) OnNav(ctx app.Context) {
 	p.dlg = dialogState{}
 	p.err, p.notice, p.undo = "", "", nil
 	p.loaded = false
+	p.thumbs.release()
 	p.waitDrive(ctx)
 }
 
@@ -273,6 +276,7 @@ func (p *filesPage) reload(ctx app.Context) {
 				p.folderID = folder.ID
 			}
 			p.folder, p.path, p.items, p.loaded = folder, anc, items, true
+			p.thumbs.keep(items)
 			if len(anc) > 0 && anc[len(anc)-1].ID == folder.ID {
 				p.path = anc[:len(anc)-1]
 			}
@@ -960,7 +964,7 @@ func (p *filesPage) row(i int) app.UI {
 				DataSet("testid", "select").OnClick(p.checkItem(i)),
 		),
 		app.Span().Class("col-name").Body(
-			app.Span().Class("item-icon kind-"+fileKind(it)).Body(fmIcon(fileKind(it))),
+			listThumb(it, p.thumbs.url(it)),
 			app.Span().Class("item-name").Text(it.Name),
 			p.star(it),
 			modeBadge(it.Mode),
@@ -990,7 +994,7 @@ func (p *filesPage) tile(i int) app.UI {
 	return t.Body(
 		app.Input().Type("checkbox").Class("tile-check").Checked(p.sel[it.ID]).Aria("label", "Select "+it.Name).
 			DataSet("testid", "select").OnClick(p.checkItem(i)),
-		fileThumb(it),
+		tileThumb(it, p.thumbs.url(it)),
 		app.Div().Class("tile-name").Text(it.Name),
 		app.Div().Class("tile-meta").Body(
 			app.Span().Class("muted").Text(sub),

@@ -16,12 +16,15 @@ type galleryPage struct {
 	app.Compo
 	itemsView
 	thumbs   map[string]string // item id -> blob: URL of the decrypted image
+	lits     thumbURLs         // thumbnails sealed with the versions
 	loading  bool
 	stopLoad context.CancelFunc
 }
 
-// Thumbnails are the images themselves, decrypted in the browser: only the
-// first galleryThumbs, and only up to galleryThumbMax bytes each.
+// Thumbnails are the ones sealed with the versions (made in the browser at
+// upload); for images without one, the images themselves, decrypted in the
+// browser: only the first galleryThumbs, and only up to galleryThumbMax
+// bytes each.
 const (
 	galleryThumbs   = 60
 	galleryThumbMax = 8 << 20
@@ -33,6 +36,7 @@ const galleryMaxFolders = 500
 
 func (p *galleryPage) OnNav(ctx app.Context) {
 	ctx.Page().SetTitle("Gallery · CommunityCube")
+	p.lits.release()
 	p.start(ctx, "gallery", galleryImages)
 	p.waitThumbs(ctx)
 }
@@ -58,6 +62,7 @@ func (p *galleryPage) OnDismount() {
 		app.Window().Get("URL").Call("revokeObjectURL", u)
 	}
 	p.thumbs = nil
+	p.lits.release()
 }
 
 // loadThumbs decrypts the first images, one at a time, and shows each as
@@ -74,6 +79,9 @@ func (p *galleryPage) loadThumbs(ctx app.Context) {
 	for _, it := range p.items {
 		if len(todo) == galleryThumbs {
 			break
+		}
+		if b, _ := thumbBytes(it); b != nil {
+			continue // its own thumbnail: nothing to decrypt
 		}
 		if _, ok := p.thumbs[it.ID]; !ok && it.Size <= galleryThumbMax {
 			todo = append(todo, it)
@@ -190,7 +198,11 @@ func (p *galleryPage) Render() app.UI {
 }
 
 func (p *galleryPage) thumb(it drive.Item) app.UI {
-	if u := p.thumbs[it.ID]; u != "" {
+	u := p.lits.url(it)
+	if u == "" {
+		u = p.thumbs[it.ID]
+	}
+	if u != "" {
 		return app.Div().Class("thumb thumb-photo").Body(app.Img().Src(u).Alt(it.Name).Attr("loading", "lazy").Class("thumb-img"))
 	}
 	return fileThumb(it)

@@ -13,12 +13,14 @@ import (
 	"github.com/communitycube/cube/wasm/browser"
 	"github.com/communitycube/cube/wasm/picker"
 	"github.com/communitycube/cube/wasm/swstream"
+	"github.com/communitycube/cube/wasm/thumb"
 	goapp "github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
 func main() {
 	app.SetBrowser(browser.Browser{})
 	app.SetFilePicker(picker.New())
+	app.SetThumbnailer(thumb.New())
 	app.SetStreamServer(swstream.Server{})
 	app.SetCipherFactory(func(k chk.Key) transfer.Cipher { return aesctr.New(k) })
 	app.Register()

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/communitycube/cube/shared/api"
+	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/vault"
 )
 
@@ -537,5 +538,74 @@ func TestDriveOnNode(t *testing.T) {
 	check(logPath, b)
 	if scanned < 3 || len(secrets) < 10 {
 		t.Fatalf("scanned %d files for %d secrets", scanned, len(secrets))
+	}
+}
+
+// A thumbnail given to a Put is sealed with the version as a LIT cap and
+// comes back on every read of the item (list, item, versions, copies); one
+// over vault.MaxThumbnail is refused.
+func TestThumbnailOnNode(t *testing.T) {
+	ctx := context.Background()
+	url, _, _ := startNode(t)
+	d, _ := signIn(t, url, nil)
+	root := d.RootID()
+
+	thumb := append([]byte{0xff, 0xd8, 0xff, 0xe0}, randomBytes(9000)...)
+	photo := randomBytes(70_000)
+	it := put(t, d, root, "photo.bin", photo, PutOptions{NoScrub: true, MIME: "image/jpeg", Thumbnail: thumb})
+	check := func(where string, v *Version) {
+		t.Helper()
+		if v == nil || !strings.HasPrefix(v.Thumbnail, "URI:LIT:") {
+			t.Fatalf("%s: no thumbnail cap: %+v", where, v)
+		}
+		lit, err := cap.ParseLIT(v.Thumbnail)
+		if err != nil || !bytes.Equal(lit.Data, thumb) {
+			t.Fatalf("%s: the thumbnail differs (%v)", where, err)
+		}
+	}
+	check("put", it.Current)
+	got, _, err := d.Item(ctx, it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("item", got.Current)
+	d2, _ := signIn(t, url, nil)
+	ls, err := d2.List(ctx, root)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("list: %q %v", names(ls), err)
+	}
+	check("list on another device", ls[0].Current)
+	if !bytes.Equal(read(t, d2, it.ID, ""), photo) {
+		t.Fatal("the content differs")
+	}
+	cp, err := d.Copy(ctx, it.ID, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("copy", cp.Current)
+
+	// A new version without one has none; the old version keeps its own.
+	it2 := put(t, d, root, "photo.bin", randomBytes(1000), PutOptions{NoScrub: true, Replace: true})
+	if it2.Current.Thumbnail != "" {
+		t.Fatalf("a version without a thumbnail has %q", it2.Current.Thumbnail)
+	}
+	vs, err := d.Versions(ctx, it.ID)
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("versions: %+v %v", vs, err)
+	}
+	check("old version", &vs[1])
+
+	// At most vault.MaxThumbnail bytes.
+	put(t, d, root, "max.bin", []byte("x"), PutOptions{Thumbnail: randomBytes(vault.MaxThumbnail)})
+	p, err := d.NewPut(bytes.NewReader(photo), int64(len(photo)), PutOptions{ParentID: root, Name: "big-thumb.bin",
+		NoScrub: true, Thumbnail: randomBytes(vault.MaxThumbnail + 1)})
+	if err == nil {
+		_, err = p.Run(ctx)
+	}
+	if err == nil {
+		t.Fatal("a thumbnail over vault.MaxThumbnail was accepted")
+	}
+	if _, err := d.Resolve(ctx, "/big-thumb.bin"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the refused file was registered: %v", err)
 	}
 }

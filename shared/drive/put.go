@@ -48,6 +48,12 @@ func (d *Drive) NewPut(src io.ReaderAt, size int64, o PutOptions) (*Put, error) 
 		return nil, err
 	}
 	p := &Put{d: d, o: o, size: size}
+	// A thumbnail too big is refused now, before the content is sent.
+	if len(o.Thumbnail) > 0 {
+		if _, err := p.thumbnail(); err != nil {
+			return nil, err
+		}
+	}
 	source := src
 	if !o.NoScrub {
 		plan, err := scrub.Scrub(src, size, o.Name)

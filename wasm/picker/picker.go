@@ -25,6 +25,8 @@ type Picker struct{}
 func New() *Picker { return &Picker{} }
 
 // localFile is a picked file with its path in the picked or dropped tree.
+// Its Value (the JavaScript File, from jsfile.File) is what wasm/thumb
+// decodes: keep it (wasm/thumb.JSFile).
 type localFile struct {
 	*jsfile.File
 	path string
