@@ -75,3 +75,25 @@ func TestBytesRoundTrip(t *testing.T) {
 		t.Fatal("GoBytes ignored its limit")
 	}
 }
+
+func TestAsBlob(t *testing.T) {
+	data := make([]byte, blobBodyMin+3)
+	for i := range data {
+		data[i] = byte(i)
+	}
+	arr, err := Bytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := asBlob(arr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := blob.Get("size")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := size.Int(); n != len(data) {
+		t.Fatalf("blob of %d bytes, want %d", n, len(data))
+	}
+}
