@@ -9,15 +9,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/communitycube/cube/internal/cubetest"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,97 +27,24 @@ import (
 	"github.com/communitycube/cube/shared/vault"
 )
 
-// cubeBinary is bin/cube when `make test` built it (CUBE_BIN), else a fresh build.
-func cubeBinary(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("CUBE_BIN"); b != "" {
-		return b
-	}
-	out := filepath.Join(t.TempDir(), "cube")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/communitycube/cube/cmd/cube")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("building cube: %v", err)
-	}
-	return out
-}
-
-// testNode is a `cube run` process on a loopback port, stopped (by its PID)
-// when the test ends.
+// testNode is a node (internal/cubetest) with the CLI under test.
 type testNode struct {
-	t    *testing.T
-	bin  string
-	dir  string // the test's directory
-	data string // the node's data directory
-	log  string // the node's standard output and error
-	url  string
-	stop func() // stops the node (SIGTERM) and waits for it
+	*cubetest.Node
+	t *testing.T
 }
-
-var runningRE = regexp.MustCompile(`msg="CommunityCube node running" url=(\S+)`)
 
 func startNode(t *testing.T) *testNode {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a node: skipped in -short mode")
-	}
-	n := &testNode{t: t, bin: cubeBinary(t), dir: t.TempDir()}
-	n.data, n.log = filepath.Join(n.dir, "data"), filepath.Join(n.dir, "node.log")
-	f, err := os.Create(n.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(n.bin, "run", "--addr", "127.0.0.1:0", "--data", n.data)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); f.Close(); close(done) }()
-	n.stop = func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	}
-	t.Cleanup(n.stop)
-	for start := time.Now(); n.url == ""; {
-		b, _ := os.ReadFile(n.log)
-		if m := runningRE.FindSubmatch(b); m != nil {
-			n.url = string(m[1])
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("the node exited:\n%s", b)
-		default:
-		}
-		if time.Since(start) > 60*time.Second {
-			t.Fatalf("the node did not start:\n%s", b)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	resp, err := http.Post(n.url+"/api/v1/setup", "application/json", strings.NewReader(`{"name":"admin","password":"`+testPassword+`"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 201 {
-		t.Fatalf("setup: %s", resp.Status)
-	}
-	return n
+	return &testNode{Node: cubetest.Start(t), t: t}
 }
 
-const testPassword = "Quartz-Lantern-Meadow-71"
+const testPassword = cubetest.Password
 
 // cube runs the CLI (the binary under test) and returns its standard output.
 func (n *testNode) cube(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, n.bin, args...)
+	cmd := exec.CommandContext(ctx, n.Bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -138,9 +64,9 @@ func (n *testNode) mustCube(args ...string) string {
 
 func (n *testNode) login(config string) string {
 	n.t.Helper()
-	pw := filepath.Join(n.dir, "pw")
+	pw := filepath.Join(n.Dir, "pw")
 	os.WriteFile(pw, []byte(testPassword+"\n"), 0o600)
-	return n.mustCube("login", "--server", n.url, "--user", "admin", "--password-file", pw, "--config", config)
+	return n.mustCube("login", "--server", n.URL, "--user", "admin", "--password-file", pw, "--config", config)
 }
 
 func randomFile(t *testing.T, dir, name string, size int) (string, []byte) {
@@ -157,7 +83,7 @@ func lines(s string) []string { return strings.Fields(s) }
 
 func TestAccountCLI(t *testing.T) {
 	n := startNode(t)
-	cfg := filepath.Join(n.dir, "cfg")
+	cfg := filepath.Join(n.Dir, "cfg")
 	out := n.login(cfg)
 	if !regexp.MustCompile(`[0-9A-Z]{4}(-[0-9A-Z]{4}){13}`).MatchString(out) || !strings.Contains(out, "lost") {
 		t.Fatalf("first login did not show the recovery key and the warning:\n%s", out)
@@ -272,7 +198,7 @@ func TestAccountCLI(t *testing.T) {
 	}
 
 	// Another computer: a new config directory sees the same tree.
-	cfg2 := filepath.Join(n.dir, "cfg2")
+	cfg2 := filepath.Join(n.Dir, "cfg2")
 	if out := n.login(cfg2); strings.Contains(out, "recovery key") {
 		t.Fatalf("a second login made new keys:\n%s", out)
 	}
@@ -318,7 +244,7 @@ func TestPutGetDispatch(t *testing.T) {
 // node's output.
 func TestLeak(t *testing.T) {
 	n := startNode(t)
-	cfg := filepath.Join(n.dir, "cfg")
+	cfg := filepath.Join(n.Dir, "cfg")
 	n.login(cfg)
 	const marker = "Zebra-Lighthouse-7731"
 	const folder = "Folder-Quokka-5520"
@@ -383,7 +309,7 @@ func TestLeak(t *testing.T) {
 	// While the node runs (the WAL holds recent writes), and after it stopped.
 	scanned := 0
 	walk := func() {
-		filepath.WalkDir(n.data, func(p string, d fs.DirEntry, err error) error {
+		filepath.WalkDir(n.Data, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && d.Type().IsRegular() {
 				b, err := os.ReadFile(p)
 				if err == nil {
@@ -393,12 +319,12 @@ func TestLeak(t *testing.T) {
 			}
 			return nil
 		})
-		b, _ := os.ReadFile(n.log)
-		scan(n.log, b)
+		b, _ := os.ReadFile(n.Log)
+		scan(n.Log, b)
 	}
 	walk()
 	shares := 0
-	filepath.WalkDir(filepath.Join(n.data), func(p string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(filepath.Join(n.Data), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && strings.Contains(p, "shares") && d.Type().IsRegular() {
 			shares++
 		}
@@ -410,7 +336,7 @@ func TestLeak(t *testing.T) {
 	n.mustCube("logout", "--config", cfg)
 	walk()
 	// Stopped, the database has taken in its WAL.
-	n.stop()
+	n.Stop()
 	walk()
 }
 

@@ -9,18 +9,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"github.com/communitycube/cube/internal/cubetest"
 	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
@@ -30,77 +27,17 @@ import (
 // These tests run against a real node: the `cube` binary (CUBE_BIN, or a
 // fresh build) started on a loopback port.
 
-func cubeBinary(t *testing.T) string {
-	t.Helper()
-	if b := os.Getenv("CUBE_BIN"); b != "" {
-		return b
-	}
-	out := filepath.Join(t.TempDir(), "cube")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/communitycube/cube/cmd/cube")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("building cube: %v", err)
-	}
-	return out
-}
-
-var runningRE = regexp.MustCompile(`msg="CommunityCube node running" url=(\S+)`)
-
-const testPassword = "Quartz-Lantern-Meadow-71"
+const testPassword = cubetest.Password
 
 // startNode starts a node with an administrator and returns its URL, data
 // directory and log (its standard output and error).
 func startNode(t *testing.T) (url, data, logPath string) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a node: skipped in -short mode")
-	}
-	bin, dir := cubeBinary(t), t.TempDir()
-	logPath = filepath.Join(dir, "node.log")
-	data = filepath.Join(dir, "data")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "--addr", "127.0.0.1:0", "--data", data)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); f.Close(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	for start := time.Now(); url == ""; time.Sleep(50 * time.Millisecond) {
-		b, _ := os.ReadFile(logPath)
-		if m := runningRE.FindSubmatch(b); m != nil {
-			url = string(m[1])
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("the node exited:\n%s", b)
-		default:
-		}
-		if time.Since(start) > 60*time.Second {
-			t.Fatalf("the node did not start:\n%s", b)
-		}
-	}
-	c := client(url, nil)
-	if _, err := c.Setup(context.Background(), "admin", testPassword); err != nil {
-		t.Fatal(err)
-	}
+	n := cubetest.Start(t)
 	old := KDFParams
 	KDFParams = vault.KDFParams{MemoryKiB: 19 << 10, Time: 2, Lanes: 1} // the cheapest accepted
 	t.Cleanup(func() { KDFParams = old })
-	return url, data, logPath
+	return n.URL, n.Data, n.Log
 }
 
 // hookTransport runs before on each request, then sends it.
