@@ -76,15 +76,19 @@ func (v *itemsView) reload(ctx app.Context) {
 	})
 }
 
-func (v *itemsView) open(ctx app.Context, i int) {
-	it := v.items[i]
+func (v *itemsView) open(ctx app.Context, i int) { openItem(ctx, v.items, i) }
+
+// openItem opens items[i]: a folder in the file manager, a file in the
+// previewer, whose arrow keys then move over the listing's files.
+func openItem(ctx app.Context, items []drive.Item, i int) {
+	it := items[i]
 	if it.Folder {
 		ctx.Navigate(folderURL(it.ID))
 		return
 	}
 	var files []drive.Item
 	at := 0
-	for _, x := range v.items {
+	for _, x := range items {
 		if x.Folder {
 			continue
 		}

@@ -590,22 +590,7 @@ func (p *filesPage) open(ctx app.Context, i int) {
 		p.openUnlockItem(it)
 		return
 	}
-	if it.Folder {
-		ctx.Navigate(folderURL(it.ID))
-		return
-	}
-	var files []drive.Item
-	at := 0
-	for _, x := range p.items {
-		if x.Folder {
-			continue
-		}
-		if x.ID == it.ID {
-			at = len(files)
-		}
-		files = append(files, x)
-	}
-	openPreview(ctx, files, at)
+	openItem(ctx, p.items, i)
 }
 
 func (p *filesPage) keyDown(i int) app.EventHandler {

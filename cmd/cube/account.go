@@ -28,7 +28,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/communitycube/cube/shared/units"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -39,7 +38,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -471,18 +469,11 @@ func accountPutCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, st, err := openRegular(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", fs.Arg(0))
-	}
 	d, err := openAccount(ctx, *config)
 	if err != nil {
 		return err
@@ -510,15 +501,9 @@ func accountPutCmd(ctx context.Context, args []string) error {
 	}
 	o := drive.PutOptions{ParentID: parentID, Name: name, Create: drive.CreateOptions{Mode: m}, NoScrub: *noScrub,
 		Modified: st.ModTime(), Replace: true}
-	if !*quiet && isTerminal(os.Stderr) {
-		last := time.Time{}
-		o.Progress = func(p transfer.Progress) {
-			if time.Since(last) > 200*time.Millisecond || p.State == transfer.Done {
-				last = time.Now()
-				fmt.Fprintf(os.Stderr, "\r%s of %s sent (%s)   ", units.Bytes(p.Done), units.Bytes(p.Total), p.State)
-			}
-		}
-		defer fmt.Fprintln(os.Stderr)
+	if show, done := progressLine(*quiet); show != nil {
+		o.Progress = func(p transfer.Progress) { show(p.Done, p.Total, " ("+string(p.State)+")") }
+		defer done()
 	}
 	put, err := d.NewPut(f, st.Size(), o)
 	if err != nil {

@@ -30,18 +30,11 @@ func capCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, st, err := openRegular(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", fs.Arg(0))
-	}
 	c, err := chk.Encode(f, st.Size(), secret, chk.Params{K: *k, N: *n, MaxSegmentSize: *seg}, chk.Discard)
 	if err != nil {
 		return err

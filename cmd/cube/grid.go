@@ -65,33 +65,20 @@ func putCmd(ctx context.Context, args []string) error {
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
-	f, err := os.Open(fs.Arg(0))
+	f, st, err := openRegular(fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s is not a regular file", fs.Arg(0))
-	}
 	g, err := gf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer g.Close()
 	var progress func(sent, total int64)
-	if !*quiet && isTerminal(os.Stderr) {
-		last := time.Time{}
-		progress = func(sent, total int64) {
-			if time.Since(last) > 200*time.Millisecond || sent == total {
-				last = time.Now()
-				fmt.Fprintf(os.Stderr, "\r%s of %s sent", units.Bytes(sent), units.Bytes(total))
-			}
-		}
-		defer fmt.Fprintln(os.Stderr)
+	if show, done := progressLine(*quiet); show != nil {
+		progress = func(sent, total int64) { show(sent, total, "") }
+		defer done()
 	}
 	c, err := g.Put(ctx, f, st.Size(), *random, progress)
 	if err != nil {
@@ -133,6 +120,42 @@ func getCmd(ctx context.Context, args []string) error {
 		_, err := download.Download(ctx, g.Broker, c, w, nil)
 		return err
 	})
+}
+
+// openRegular opens a local file to upload: a regular file, not a
+// directory or a device.
+func openRegular(name string) (*os.File, os.FileInfo, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s is not a regular file", name)
+	}
+	return f, st, nil
+}
+
+// progressLine is the "sent of total" line an upload rewrites on standard
+// error (at most every 200 ms, and at the end), or nil when quiet or not on
+// a terminal; done ends the line.
+func progressLine(quiet bool) (show func(sent, total int64, note string), done func()) {
+	if quiet || !isTerminal(os.Stderr) {
+		return nil, nil
+	}
+	var last time.Time
+	show = func(sent, total int64, note string) {
+		if time.Since(last) > 200*time.Millisecond || sent == total {
+			last = time.Now()
+			fmt.Fprintf(os.Stderr, "\r%s of %s sent%s   ", units.Bytes(sent), units.Bytes(total), note)
+		}
+	}
+	return show, func() { fmt.Fprintln(os.Stderr) }
 }
 
 // writeAtomically writes to a temporary file beside out and renames it into

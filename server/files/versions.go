@@ -172,29 +172,7 @@ func (s *Store) NewVersion(ctx context.Context, uid int64, id string, req api.Ne
 	if err := checkBlob("meta", req.Meta, 0, MaxMeta); err != nil {
 		return api.Node{}, err
 	}
-	var out api.Node
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		n, err := s.fileFor(ctx, tx, uid, id, req.BaseVersion)
-		if err != nil {
-			return err
-		}
-		keep, err := keepsHistory(ctx, tx, n.Parent)
-		if err != nil {
-			return err
-		}
-		if err := s.addVersion(ctx, tx, uid, id, req.Version, keep, nil); err != nil {
-			return err
-		}
-		if err := s.bump(ctx, tx, id, req.Meta); err != nil {
-			return err
-		}
-		fresh, err := s.load(ctx, tx, uid, id)
-		if err == nil {
-			out = fresh.Node
-		}
-		return err
-	})
-	return out, err
+	return s.makeCurrent(ctx, uid, id, req.BaseVersion, req.Version, nil, req.Meta)
 }
 
 // RestoreVersion makes an old version's content current again, as a new
@@ -203,9 +181,17 @@ func (s *Store) RestoreVersion(ctx context.Context, uid int64, id, vid string, r
 	if err := checkBlob("node_meta", req.NodeMeta, 0, MaxMeta); err != nil {
 		return api.Node{}, err
 	}
+	body := api.NewVersionBody{ID: req.NewID, CopyOf: vid, Meta: req.Meta}
+	return s.makeCurrent(ctx, uid, id, req.BaseVersion, body, &id, req.NodeMeta)
+}
+
+// makeCurrent adds version body to file id (based on its version counter
+// base; copyFrom as for addVersion) and makes it current, with the file's
+// re-sealed metadata nodeMeta if given.
+func (s *Store) makeCurrent(ctx context.Context, uid int64, id string, base int64, body api.NewVersionBody, copyFrom *string, nodeMeta []byte) (api.Node, error) {
 	var out api.Node
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		n, err := s.fileFor(ctx, tx, uid, id, req.BaseVersion)
+		n, err := s.fileFor(ctx, tx, uid, id, base)
 		if err != nil {
 			return err
 		}
@@ -213,11 +199,10 @@ func (s *Store) RestoreVersion(ctx context.Context, uid int64, id, vid string, r
 		if err != nil {
 			return err
 		}
-		body := api.NewVersionBody{ID: req.NewID, CopyOf: vid, Meta: req.Meta}
-		if err := s.addVersion(ctx, tx, uid, id, body, keep, &id); err != nil {
+		if err := s.addVersion(ctx, tx, uid, id, body, keep, copyFrom); err != nil {
 			return err
 		}
-		if err := s.bump(ctx, tx, id, req.NodeMeta); err != nil {
+		if err := s.bump(ctx, tx, id, nodeMeta); err != nil {
 			return err
 		}
 		fresh, err := s.load(ctx, tx, uid, id)

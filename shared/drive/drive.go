@@ -591,15 +591,25 @@ func (d *Drive) Copy(ctx context.Context, id, parentID string) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	taken, err := d.List(ctx, parentID)
+	taken, err := d.takenNames(ctx, parentID)
 	if err != nil {
 		return Item{}, err
 	}
-	names := map[string]bool{}
-	for _, t := range taken {
-		names[vault.FoldName(t.Name)] = true
+	return d.copyInto(ctx, src, parentID, FreeName(src.Name, taken))
+}
+
+// takenNames reports whether a name is in use in folderID, compared as the
+// node compares them (vault.FoldName); FreeName takes it.
+func (d *Drive) takenNames(ctx context.Context, folderID string) (func(string) bool, error) {
+	kids, err := d.List(ctx, folderID)
+	if err != nil {
+		return nil, err
 	}
-	return d.copyInto(ctx, src, parentID, FreeName(src.Name, func(s string) bool { return names[vault.FoldName(s)] }))
+	names := make(map[string]bool, len(kids))
+	for _, k := range kids {
+		names[vault.FoldName(k.Name)] = true
+	}
+	return func(s string) bool { return names[vault.FoldName(s)] }, nil
 }
 
 // copyInto copies item it into parentID under name.
@@ -729,13 +739,9 @@ func (d *Drive) Restore(ctx context.Context, id string) (Item, error) {
 		if err != nil {
 			return Item{}, err
 		}
-		kids, err := d.List(ctx, to)
+		taken, err := d.takenNames(ctx, to)
 		if err != nil {
 			return Item{}, err
-		}
-		names := map[string]bool{}
-		for _, k := range kids {
-			names[vault.FoldName(k.Name)] = true
 		}
 		pk, err := d.keyOf(ctx, cur.Parent)
 		if err != nil {
@@ -746,7 +752,7 @@ func (d *Drive) Restore(ctx context.Context, id string) (Item, error) {
 			return Item{}, err
 		}
 		var up api.UpdateNodeRequest
-		if err := d.fillMove(ctx, cur, to, qk, FreeName(old, func(s string) bool { return names[vault.FoldName(s)] }), &up); err != nil {
+		if err := d.fillMove(ctx, cur, to, qk, FreeName(old, taken), &up); err != nil {
 			return Item{}, err
 		}
 		req := api.RestoreRequest{Parent: to, NameHMAC: up.NameHMAC, Meta: up.Meta, WrappedKey: up.WrappedKey}
@@ -876,35 +882,9 @@ func (d *Drive) RestoreVersion(ctx context.Context, fileID, versionID string) (I
 	if err != nil {
 		return Item{}, err
 	}
+	vm := vault.VersionMeta{Cap: old.Cap, MIME: old.MIME, Modified: old.Modified, Thumbnail: old.Thumbnail, Scrubbed: old.Scrubbed}
 	for attempt := 0; ; attempt++ {
-		pk, err := d.keyOf(ctx, n.Parent)
-		if err != nil {
-			return Item{}, err
-		}
-		plain, _, err := openNodeMeta(pk, n)
-		if err != nil {
-			return Item{}, err
-		}
-		fm, err := vault.UnmarshalFileMeta(plain)
-		if err != nil {
-			return Item{}, err
-		}
-		fm.Size, fm.Modified = old.Size, old.Modified
-		fplain, err := fm.Marshal()
-		if err != nil {
-			return Item{}, err
-		}
-		nodeMeta, err := vault.SealMeta(pk.MetaKey(), vault.MetaSlot(fileID), fplain)
-		if err != nil {
-			return Item{}, err
-		}
-		newID := NewID()
-		vm := vault.VersionMeta{Cap: old.Cap, MIME: old.MIME, Modified: old.Modified, Thumbnail: old.Thumbnail, Scrubbed: old.Scrubbed}
-		vplain, err := vm.Marshal()
-		if err != nil {
-			return Item{}, err
-		}
-		sealed, err := vault.SealMeta(k.MetaKey(), vault.VersionSlot(fileID, newID), vplain)
+		nodeMeta, newID, sealed, err := d.sealNewVersion(ctx, n, k, old.Size, old.Modified, vm)
 		if err != nil {
 			return Item{}, err
 		}
@@ -920,6 +900,39 @@ func (d *Drive) RestoreVersion(ctx context.Context, fileID, versionID string) (I
 		}
 		n = *ae.Node
 	}
+}
+
+// sealNewVersion makes the metadata of a new version of file n (key k):
+// its FileMeta re-sealed under the parent with the version's size and time,
+// a new version id, and vm sealed under the file's meta key for that id.
+func (d *Drive) sealNewVersion(ctx context.Context, n api.Node, k vault.Key, size int64, modified time.Time, vm vault.VersionMeta) (nodeMeta []byte, vid string, sealed []byte, err error) {
+	pk, err := d.keyOf(ctx, n.Parent)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	plain, _, err := openNodeMeta(pk, n)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	fm, err := vault.UnmarshalFileMeta(plain)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	fm.Size, fm.Modified = size, modified
+	fplain, err := fm.Marshal()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if nodeMeta, err = vault.SealMeta(pk.MetaKey(), vault.MetaSlot(n.ID), fplain); err != nil {
+		return nil, "", nil, err
+	}
+	vid = NewID()
+	vplain, err := vm.Marshal()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	sealed, err = vault.SealMeta(k.MetaKey(), vault.VersionSlot(n.ID, vid), vplain)
+	return nodeMeta, vid, sealed, err
 }
 
 // DeleteVersion deletes an old version of a file (not the current one:

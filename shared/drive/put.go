@@ -262,33 +262,7 @@ func (p *Put) newVersion(ctx context.Context, n api.Node, res upload.Result, vm 
 		return Item{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		pk, err := d.keyOf(ctx, n.Parent)
-		if err != nil {
-			return Item{}, err
-		}
-		plain, _, err := openNodeMeta(pk, n)
-		if err != nil {
-			return Item{}, err
-		}
-		fm, err := vault.UnmarshalFileMeta(plain)
-		if err != nil {
-			return Item{}, err
-		}
-		fm.Size, fm.Modified = p.size, p.modified()
-		fplain, err := fm.Marshal()
-		if err != nil {
-			return Item{}, err
-		}
-		meta, err := vault.SealMeta(pk.MetaKey(), vault.MetaSlot(n.ID), fplain)
-		if err != nil {
-			return Item{}, err
-		}
-		vid := NewID()
-		vplain, err := vm.Marshal()
-		if err != nil {
-			return Item{}, err
-		}
-		sealed, err := vault.SealMeta(k.MetaKey(), vault.VersionSlot(n.ID, vid), vplain)
+		meta, vid, sealed, err := d.sealNewVersion(ctx, n, k, p.size, p.modified(), vm)
 		if err != nil {
 			return Item{}, err
 		}

@@ -1,8 +1,9 @@
 // Package download reads a file version's ciphertext from the node
 // (GET versions/{vid}/content with Range, and versions/{vid}/proof),
 // checks it against the read cap (UEB hash, crypttext hash tree, every
-// segment), and decrypts it (a transfer.Cipher: WebCrypto in the browser, Go elsewhere): a tampered or truncated file is
-// an error, never wrong bytes. Portable: the browser and the CLI use it.
+// segment), and decrypts it (a transfer.Cipher: WebCrypto in the browser,
+// Go elsewhere): a tampered or truncated file is an error, never wrong
+// bytes. Portable: the browser and the CLI use it.
 //
 // Nothing is decrypted or returned before the segment it belongs to was
 // checked against its hash (chk.Proof.CheckSegment), and the segment hashes
