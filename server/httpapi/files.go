@@ -92,6 +92,8 @@ func (a *API) filesRoutes(mux *http.ServeMux) {
 	mux.Handle(p+"uploads/{si}/finish", route{"POST": s(a.finishUpload)})
 	mux.Handle(p+"versions/{vid}/content", route{"GET": s(a.content)})
 	mux.Handle(p+"versions/{vid}/proof", route{"GET": s(a.proof)})
+	a.linkRoutes(mux)
+	a.shareRoutes(mux)
 }
 
 func currentSession(r *http.Request) auth.Session { return r.Context().Value(sessKey).(auth.Session) }

@@ -45,6 +45,9 @@ type Client struct {
 	Base      string
 	Transport Transport
 	CSRF      string
+	// Header is added to every request: a share link's access token
+	// (LinkTokenHeader) travels this way.
+	Header map[string]string
 }
 
 // Do sends in (if not nil) as JSON and decodes the answer into out (if not
@@ -60,9 +63,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		req.Body = b
 		req.Header["Content-Type"] = "application/json"
 	}
-	if c.CSRF != "" && method != http.MethodGet && method != http.MethodHead {
-		req.Header[CSRFHeader] = c.CSRF
-	}
+	c.addHeaders(req, method)
 	resp, err := c.Transport.RoundTrip(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -149,4 +150,15 @@ func (c *Client) GridStatus(ctx context.Context) (GridStatus, error) {
 	var s GridStatus
 	err := c.Do(ctx, http.MethodGet, Prefix+"grid/status", nil, &s)
 	return s, err
+}
+
+// addHeaders puts the client's own headers and, on state changes, the CSRF
+// token on req.
+func (c *Client) addHeaders(req *Request, method string) {
+	for k, v := range c.Header {
+		req.Header[k] = v
+	}
+	if c.CSRF != "" && method != http.MethodGet && method != http.MethodHead {
+		req.Header[CSRFHeader] = c.CSRF
+	}
 }

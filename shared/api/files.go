@@ -205,7 +205,10 @@ type NewVersionBody struct {
 	ID           string `json:"id"`
 	StorageIndex string `json:"storage_index,omitempty"`
 	CopyOf       string `json:"copy_of,omitempty"`
-	Meta         []byte `json:"meta"`
+	// FromDrop adopts a dropped file (api.DropFile id, into a folder of
+	// this user): its content becomes this version and the drop file goes.
+	FromDrop string `json:"from_drop,omitempty"`
+	Meta     []byte `json:"meta"`
 }
 
 // UpdateNodeRequest changes a node; nil fields stay. BaseVersion must be the

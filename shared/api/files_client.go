@@ -115,9 +115,7 @@ func (c *Client) send(ctx context.Context, method, path string, header map[strin
 	if req.Header == nil {
 		req.Header = map[string]string{}
 	}
-	if c.CSRF != "" && method != http.MethodGet && method != http.MethodHead {
-		req.Header[CSRFHeader] = c.CSRF
-	}
+	c.addHeaders(req, method)
 	resp, err := c.Transport.RoundTrip(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {

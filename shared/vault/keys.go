@@ -100,6 +100,7 @@ const (
 	labelName         = "communitycube/v1/name"
 	labelRecoveryAuth = "communitycube/v1/recovery-auth"
 	labelSealedBox    = "communitycube/v1/sealed-box"
+	labelLinkAuth     = "communitycube/v1/link-auth"
 )
 
 // derive returns HKDF-SHA256(ikm, salt, info) truncated to 32 bytes.
