@@ -39,6 +39,15 @@ const batchBytes = 1 << 20
 // cacheSegments is how many decrypted segments ReadAt keeps.
 const cacheSegments = 8
 
+// readAhead is how many segments ReadAt fetches beyond the one asked for
+// when it sees sequential reading (a download or a playing video pulled
+// through the service worker). Without it each segment's request, check and
+// decryption ran one after the other, and the network sat idle while the
+// page hashed; with it they overlap (fetch and WebCrypto are asynchronous in
+// the browser). It stays below cacheSegments, so what was fetched ahead is
+// still cached when it is read.
+const readAhead = 4
+
 // maxRetries bounds consecutive failed attempts at one batch in WriteTo
 // (network failures; errors the node answered get a fifth of it).
 const maxRetries = 30
@@ -46,17 +55,33 @@ const maxRetries = 30
 // clock is the time source of retry waits; tests replace it.
 var clock transfer.Clock = transfer.RealClock{}
 
+// Source serves a version's proof and ciphertext: *api.Client (the user's
+// own versions) or api.Routes (a link's, Client.LinkRoutes).
+type Source interface {
+	VersionProof(ctx context.Context, vid string) (api.Proof, error)
+	VersionContent(ctx context.Context, vid string, off, n int64) ([]byte, error)
+}
+
 // Reader is a verified, decrypting view of one version.
 type Reader struct {
 	ctx    context.Context
-	c      *api.Client
+	c      Source
 	vid    string
 	cipher transfer.Cipher
 	proof  *chk.Proof
 	size   int64
 
-	mu    sync.Mutex
-	cache []cached // most recently used last
+	mu       sync.Mutex
+	cache    []cached          // most recently used last
+	inflight map[int]*inflight // segments being fetched (read-ahead or on demand)
+	next     int               // the segment after the last one ReadAt used: sequential reading starts read-ahead
+}
+
+// inflight is a segment fetch under way; done closes when data or err is set.
+type inflight struct {
+	done chan struct{}
+	data []byte
+	err  error
 }
 
 type cached struct {
@@ -69,7 +94,7 @@ type cached struct {
 //
 // ctx bounds every request the Reader makes later, in ReadAt and WriteTo
 // too (io.ReaderAt and io.WriterTo carry no context of their own).
-func Open(ctx context.Context, c *api.Client, versionID string, rc cap.CHK, cipher transfer.Cipher) (*Reader, error) {
+func Open(ctx context.Context, c Source, versionID string, rc cap.CHK, cipher transfer.Cipher) (*Reader, error) {
 	if err := rc.Validate(); err != nil {
 		return nil, err
 	}
@@ -120,9 +145,18 @@ func (r *Reader) fetch(ctx context.Context, first, last int) ([]byte, error) {
 	return b, nil
 }
 
-// segment returns the plaintext of segment s, from the cache or the node.
+// segment returns the plaintext of segment s, from the cache, a fetch under
+// way, or the node. Reading s right after s-1 starts fetching the next
+// readAhead segments in the background.
 func (r *Reader) segment(s int) ([]byte, error) {
 	r.mu.Lock()
+	sequential := s == r.next && s > 0
+	r.next = s + 1
+	if sequential {
+		for a := s + 1; a <= s+readAhead && a < r.proof.Layout.NumSegments; a++ {
+			r.startLocked(a)
+		}
+	}
 	for i, c := range r.cache {
 		if c.seg == s {
 			r.cache = append(append(r.cache[:i:i], r.cache[i+1:]...), c)
@@ -130,27 +164,55 @@ func (r *Reader) segment(s int) ([]byte, error) {
 			return c.data, nil
 		}
 	}
+	f := r.startLocked(s)
 	r.mu.Unlock()
-	var (
-		b   []byte
-		err error
-	)
-	for attempt := 1; ; attempt++ {
-		b, err = r.fetch(r.ctx, s, s+1)
-		if err == nil || attempt >= 3 || !retryable(err) {
-			break
+	<-f.done
+	return f.data, f.err
+}
+
+// startLocked returns the fetch of segment s, starting it if none is under
+// way. The result goes to the cache; a failed fetch is forgotten so that
+// the next read tries again. r.mu is held.
+func (r *Reader) startLocked(s int) *inflight {
+	if f, ok := r.inflight[s]; ok {
+		return f
+	}
+	for _, c := range r.cache {
+		if c.seg == s {
+			f := &inflight{done: make(chan struct{}), data: c.data}
+			close(f.done)
+			return f
 		}
 	}
-	if err != nil {
-		return nil, err
+	if r.inflight == nil {
+		r.inflight = map[int]*inflight{}
 	}
-	r.mu.Lock()
-	if len(r.cache) >= cacheSegments {
-		r.cache = r.cache[1:]
-	}
-	r.cache = append(r.cache, cached{s, b})
-	r.mu.Unlock()
-	return b, nil
+	f := &inflight{done: make(chan struct{})}
+	r.inflight[s] = f
+	go func() {
+		var (
+			b   []byte
+			err error
+		)
+		for attempt := 1; ; attempt++ {
+			b, err = r.fetch(r.ctx, s, s+1)
+			if err == nil || attempt >= 3 || !retryable(err) {
+				break
+			}
+		}
+		r.mu.Lock()
+		delete(r.inflight, s)
+		if err == nil {
+			if len(r.cache) >= cacheSegments {
+				r.cache = r.cache[1:]
+			}
+			r.cache = append(r.cache, cached{s, b})
+		}
+		r.mu.Unlock()
+		f.data, f.err = b, err
+		close(f.done)
+	}()
+	return f
 }
 
 // ReadAt reads plaintext at off, fetching and checking whole segments

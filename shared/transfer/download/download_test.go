@@ -105,13 +105,36 @@ func TestReadAtCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 100)
-	for range 5 {
+	var first int
+	for i := range 5 {
 		if _, err := r.ReadAt(buf, 4000); err != nil || !bytes.Equal(buf, plain[4000:4100]) {
 			t.Fatal(err)
 		}
+		if i == 0 {
+			r.settle()
+			first = n.Requests("GET versions/" + vid + "/content")
+		}
 	}
-	if got := n.Requests("GET versions/" + vid + "/content"); got != 2 {
-		t.Fatalf("%d content requests for two segments read five times", got)
+	// Two segments, and those read ahead after them.
+	if got := n.Requests("GET versions/" + vid + "/content"); got != first || got > 2+readAhead {
+		t.Fatalf("%d content requests (%d after the first read) for two segments read five times", got, first)
+	}
+}
+
+// settle waits for the fetches under way (read-ahead) to end.
+func (r *Reader) settle() {
+	for {
+		r.mu.Lock()
+		var f *inflight
+		for _, x := range r.inflight {
+			f = x
+			break
+		}
+		r.mu.Unlock()
+		if f == nil {
+			return
+		}
+		<-f.done
 	}
 }
 
@@ -286,5 +309,40 @@ func TestCancel(t *testing.T) {
 	cancel()
 	if _, err := r.WriteTo(io.Discard); !errors.Is(err, context.Canceled) {
 		t.Fatalf("canceled: %v", err)
+	}
+}
+
+// Sequential ReadAt (how the service worker pulls a download or a video)
+// fetches ahead: every segment is asked for once, whether the read or the
+// read-ahead got to it first, and a damaged segment fetched ahead is
+// reported when it is read, with the bytes before it intact.
+func TestReadAtReadAhead(t *testing.T) {
+	const segs = 40
+	n := transfertest.NewNode()
+	plain, rc := stored(t, n, segs*4096)
+	n.Versions[vid].Ciphertext[30*4096+7] ^= 1
+	r, err := Open(context.Background(), n.Client(), vid, rc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1000)
+	var off int64
+	for ; off+int64(len(buf)) <= 30*4096; off += int64(len(buf)) {
+		k, err := r.ReadAt(buf, off)
+		if err != nil || k != len(buf) || !bytes.Equal(buf, plain[off:off+int64(k)]) {
+			t.Fatalf("ReadAt(%d): %d, %v", off, k, err)
+		}
+	}
+	if _, err := r.ReadAt(buf, 30*4096); !errors.Is(err, ErrTampered) {
+		t.Fatalf("the damaged segment read: %v", err)
+	}
+	if _, err := r.ReadAt(buf, 30*4096); !errors.Is(err, ErrTampered) {
+		t.Fatalf("the damaged segment read again: %v", err)
+	}
+	// Segments 0..34 at most were fetched (30 read, up to readAhead
+	// ahead), and the damaged one again for each read (its failure is not
+	// kept): a segment is not fetched twice while it is cached or under way.
+	if got := n.Requests("GET versions/" + vid + "/content"); got < 31 || got > 31+readAhead+3 {
+		t.Fatalf("%d content requests for %d segments read sequentially", got, 31)
 	}
 }
