@@ -117,6 +117,7 @@ func (r *LeaseRenewer) page(ctx context.Context, after string, n int) ([]string,
 	rows, err := r.Store.DB.QueryContext(ctx, `SELECT c FROM (
 			SELECT verify_cap AS c FROM file_versions WHERE verify_cap != ''
 			UNION SELECT verify_cap AS c FROM uploads WHERE verify_cap IS NOT NULL
+			UNION SELECT verify_cap AS c FROM drop_files WHERE verify_cap != ''
 		) WHERE c > ? ORDER BY c LIMIT ?`, after, n)
 	if err != nil {
 		return nil, err

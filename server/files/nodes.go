@@ -157,35 +157,47 @@ func ancestors(ctx context.Context, q querier, id string) ([]string, error) {
 	return out, rows.Err()
 }
 
-// folderFor loads a folder the user may put things into: theirs, a
-// folder, and not in the trash.
-func (s *Store) folderFor(ctx context.Context, q querier, uid int64, id string) (*node, error) {
-	p, err := s.load(ctx, q, uid, id)
+// folderFor loads a folder the user may put things into (theirs, or
+// shared with them read-write: see access), a folder, and not in the
+// trash.
+func (s *Store) folderFor(ctx context.Context, q querier, uid int64, id string) (*node, grant, error) {
+	p, g, err := s.accessWrite(ctx, q, uid, id)
 	if err != nil {
-		return nil, err
+		return nil, g, err
 	}
 	if !p.isFolder() {
-		return nil, invalid("parent", "The parent must be a folder.")
+		return nil, g, invalid("parent", "The parent must be a folder.")
 	}
 	if p.inTrash {
-		return nil, ErrInTrash
+		return nil, g, ErrInTrash
 	}
-	return p, nil
+	return p, g, nil
 }
 
-// GetNode returns a node with its ancestors, root first.
+// GetNode returns a node with its ancestors, root first. A recipient of
+// a share sees the ancestors only up to the item shared with them.
 func (s *Store) GetNode(ctx context.Context, uid int64, id string) (api.NodeInfo, error) {
-	n, err := s.load(ctx, s.DB, uid, id)
+	n, g, err := s.access(ctx, s.DB, uid, id)
 	if err != nil {
 		return api.NodeInfo{}, err
 	}
-	ids, err := ancestors(ctx, s.DB, id)
-	if err != nil {
-		return api.NodeInfo{}, err
+	var ids []string
+	if g.owner || g.top != id {
+		if ids, err = ancestors(ctx, s.DB, id); err != nil {
+			return api.NodeInfo{}, err
+		}
+	}
+	if !g.owner {
+		for i, a := range ids {
+			if a == g.top {
+				ids = ids[:i+1]
+				break
+			}
+		}
 	}
 	info := api.NodeInfo{Node: n.Node, Ancestors: []api.Node{}}
 	for i := len(ids) - 1; i >= 0; i-- {
-		a, err := s.load(ctx, s.DB, uid, ids[i])
+		a, err := s.load(ctx, s.DB, n.owner, ids[i])
 		if err != nil {
 			return api.NodeInfo{}, err
 		}
@@ -202,7 +214,7 @@ func (s *Store) ChildNamed(ctx context.Context, uid int64, id string, hmac []byt
 	if len(hmac) != HMACSize {
 		return api.Node{}, invalid("name_hmac", "name_hmac must be %d bytes.", HMACSize)
 	}
-	p, err := s.load(ctx, s.DB, uid, id)
+	p, _, err := s.access(ctx, s.DB, uid, id)
 	if err != nil {
 		return api.Node{}, err
 	}
@@ -222,7 +234,7 @@ func (s *Store) ChildNamed(ctx context.Context, uid int64, id string, hmac []byt
 // Children lists a folder's children (not those put in the trash) by id,
 // a page at a time: after is the last id of the previous page.
 func (s *Store) Children(ctx context.Context, uid int64, id, after string, limit int) (api.Children, error) {
-	p, err := s.load(ctx, s.DB, uid, id)
+	p, _, err := s.access(ctx, s.DB, uid, id)
 	if err != nil {
 		return api.Children{}, err
 	}
@@ -314,12 +326,15 @@ func (s *Store) CreateNode(ctx context.Context, uid int64, req api.CreateNodeReq
 		if _, err := rootFolder(ctx, tx, uid); err != nil {
 			return err
 		}
-		p, err := s.folderFor(ctx, tx, uid, req.Parent)
+		p, g, err := s.folderFor(ctx, tx, uid, req.Parent)
 		if errors.Is(err, ErrNotFound) {
 			return ErrNotFound
 		}
 		if err != nil {
 			return err
+		}
+		if !g.owner && len(req.Escrow) > 0 {
+			return invalid("escrow", "An item you add to a folder shared with you has no escrow entry (the escrow key is the owner's): make it secure.")
 		}
 		if taken, err := nameTaken(ctx, tx, p.ID, req.NameHMAC, ""); err != nil {
 			return err
@@ -330,15 +345,16 @@ func (s *Store) CreateNode(ctx context.Context, uid int64, req api.CreateNodeReq
 		if req.KeepHistory != nil {
 			keep = *req.KeepHistory
 		}
-		if err := s.insertNode(ctx, tx, uid, &req, keep); err != nil {
+		// The item is the folder owner's, whoever adds it.
+		if err := s.insertNode(ctx, tx, p.owner, &req, keep); err != nil {
 			return err
 		}
 		if req.Version != nil {
-			if err := s.addVersion(ctx, tx, uid, req.ID, *req.Version, p.KeepHistory, nil); err != nil {
+			if err := s.addVersion(ctx, tx, p.owner, uid, req.ID, *req.Version, p.KeepHistory, nil); err != nil {
 				return err
 			}
 		}
-		n, err := s.load(ctx, tx, uid, req.ID)
+		n, err := s.load(ctx, tx, p.owner, req.ID)
 		if err != nil {
 			return err
 		}
@@ -412,9 +428,14 @@ func (s *Store) UpdateNode(ctx context.Context, uid int64, id string, req api.Up
 	}
 	var out api.Node
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		n, err := s.load(ctx, tx, uid, id)
+		n, g, err := s.accessWrite(ctx, tx, uid, id)
 		if err != nil {
 			return err
+		}
+		if !g.owner {
+			if err := recipientUpdate(id, g, &req); err != nil {
+				return err
+			}
 		}
 		if n.Version != req.BaseVersion {
 			return stale(n.Node)
@@ -422,7 +443,7 @@ func (s *Store) UpdateNode(ctx context.Context, uid int64, id string, req api.Up
 		if n.inTrash {
 			return ErrInTrash
 		}
-		root, err := rootFolder(ctx, tx, uid)
+		root, err := rootFolder(ctx, tx, n.owner)
 		if err != nil {
 			return err
 		}
@@ -435,9 +456,12 @@ func (s *Store) UpdateNode(ctx context.Context, uid int64, id string, req api.Up
 			if len(req.NameHMAC) == 0 || len(req.Meta) == 0 {
 				return invalid("name_hmac", "A move needs the name HMAC and metadata re-made for the new folder.")
 			}
-			p, err := s.folderFor(ctx, tx, uid, *req.Parent)
+			p, _, err := s.folderFor(ctx, tx, uid, *req.Parent)
 			if err != nil {
 				return err
+			}
+			if p.owner != n.owner {
+				return errCrossOwner
 			}
 			if p.ID == id {
 				return invalid("parent", "A folder cannot be moved into itself.")
@@ -526,7 +550,7 @@ func (s *Store) UpdateNode(ctx context.Context, uid int64, id string, req api.Up
 		if k, _ := res.RowsAffected(); k != 1 {
 			return stale(n.Node) // cannot happen inside the transaction
 		}
-		fresh, err := s.load(ctx, tx, uid, id)
+		fresh, err := s.load(ctx, tx, n.owner, id)
 		if err != nil {
 			return err
 		}

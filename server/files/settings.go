@@ -27,7 +27,8 @@ func (s *Store) Usage(ctx context.Context, uid int64) (api.Usage, error) {
 // list of users).
 func (s *Store) UsageAll(ctx context.Context) (map[int64]int64, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT owner, SUM(size) FROM (
-		SELECT owner, size FROM file_versions UNION ALL SELECT owner, size FROM uploads) GROUP BY owner`)
+		SELECT owner, size FROM file_versions UNION ALL SELECT owner, size FROM uploads
+		UNION ALL SELECT owner, size FROM drop_files) GROUP BY owner`)
 	if err != nil {
 		return nil, err
 	}

@@ -29,9 +29,12 @@ const subtree = `WITH RECURSIVE sub(id) AS (
 func (s *Store) TrashNode(ctx context.Context, uid int64, id string, base int64) (api.Node, error) {
 	var out api.Node
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		n, err := s.load(ctx, tx, uid, id)
+		n, g, err := s.accessWrite(ctx, tx, uid, id)
 		if err != nil {
 			return err
+		}
+		if !g.owner && id == g.top {
+			return ownerOnly("Only the owner can put the item they shared with you in the trash; you can trash what is inside it.")
 		}
 		if n.Version != base {
 			return stale(n.Node)
@@ -39,7 +42,7 @@ func (s *Store) TrashNode(ctx context.Context, uid int64, id string, base int64)
 		if n.inTrash {
 			return ErrInTrash
 		}
-		if root, err := rootFolder(ctx, tx, uid); err != nil {
+		if root, err := rootFolder(ctx, tx, n.owner); err != nil {
 			return err
 		} else if root == id {
 			return invalid("id", "The root folder cannot be put in the trash.")
@@ -53,7 +56,7 @@ func (s *Store) TrashNode(ctx context.Context, uid int64, id string, base int64)
 			) UPDATE nodes SET in_trash = 1 WHERE id IN (SELECT id FROM sub)`, id); err != nil {
 			return err
 		}
-		fresh, err := s.load(ctx, tx, uid, id)
+		fresh, err := s.load(ctx, tx, n.owner, id)
 		if err == nil {
 			out = fresh.Node
 		}
@@ -125,9 +128,12 @@ func (s *Store) RestoreTrash(ctx context.Context, uid int64, id string, req api.
 			}
 			return &ConflictError{Node: n.Node, Message: "The folder this item was in is gone or in the trash: choose a folder to restore it to."}
 		}
-		p, err := s.folderFor(ctx, tx, uid, req.Parent)
+		p, _, err := s.folderFor(ctx, tx, uid, req.Parent)
 		if err != nil {
 			return err
+		}
+		if p.owner != n.owner {
+			return errCrossOwner
 		}
 		if p.ID != n.Parent && needsRewrap(n, false) && len(req.WrappedKey) == 0 {
 			return invalid("wrapped_key", "Restoring a folder into another folder needs its key re-wrapped under that folder's key.")

@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
@@ -14,15 +15,19 @@ import (
 // now, so it must fit the quota), or literal (in the sealed meta). Without
 // keepHistory the file's other versions are deleted. copyFrom, if set,
 // restricts CopyOf to the versions of that node (restoring).
-func (s *Store) addVersion(ctx context.Context, tx *sql.Tx, uid int64, nodeID string, body api.NewVersionBody, keepHistory bool, copyFrom *string) error {
+//
+// uid owns the file; actor makes the version (a recipient of a read-write
+// share, or uid): an upload is the actor's, and its size moves from the
+// actor's usage to the owner's, so it must then fit the owner's quota.
+func (s *Store) addVersion(ctx context.Context, tx *sql.Tx, uid, actor int64, nodeID string, body api.NewVersionBody, keepHistory bool, copyFrom *string) error {
 	if err := checkID("version.id", body.ID); err != nil {
 		return err
 	}
 	if err := checkBlob("version.meta", body.Meta, 1, MaxMeta); err != nil {
 		return err
 	}
-	if body.StorageIndex != "" && body.CopyOf != "" {
-		return invalid("version.copy_of", "A version's content is an upload (storage_index) or a copy (copy_of), not both.")
+	if body.StorageIndex != "" && body.CopyOf != "" || body.FromDrop != "" && (body.StorageIndex != "" || body.CopyOf != "") {
+		return invalid("version.copy_of", "A version's content is an upload (storage_index), a copy (copy_of) or a dropped file (from_drop): one of them.")
 	}
 	if taken, err := idTaken(ctx, tx, body.ID); err != nil {
 		return err
@@ -37,17 +42,25 @@ func (s *Store) addVersion(ctx context.Context, tx *sql.Tx, uid int64, nodeID st
 	switch {
 	case body.StorageIndex != "":
 		var vc sql.NullString
-		err := tx.QueryRowContext(ctx, `SELECT size, verify_cap FROM uploads WHERE storage_index = ? AND owner = ?`, body.StorageIndex, uid).Scan(&size, &vc)
+		err := tx.QueryRowContext(ctx, `SELECT size, verify_cap FROM uploads WHERE storage_index = ? AND owner = ?`, body.StorageIndex, actor).Scan(&size, &vc)
 		if err == sql.ErrNoRows || err == nil && !vc.Valid {
 			return ErrUploadNotFound
 		}
 		if err != nil {
 			return err
 		}
-		verifyCap, si, counted = vc.String, body.StorageIndex, true
+		verifyCap, si, counted = vc.String, body.StorageIndex, actor == uid
 		if _, err := tx.ExecContext(ctx, `DELETE FROM uploads WHERE storage_index = ?`, si); err != nil {
 			return err
 		}
+	case body.FromDrop != "":
+		// A file dropped to the actor, counted in their usage since its
+		// upload began (drops.go).
+		var err error
+		if verifyCap, si, size, err = adoptDrop(ctx, tx, actor, body.FromDrop); err != nil {
+			return err
+		}
+		counted = actor == uid
 	case body.CopyOf != "":
 		q := `SELECT size, verify_cap, storage_index FROM file_versions WHERE id = ? AND owner = ?`
 		args := []any{body.CopyOf, uid}
@@ -112,20 +125,22 @@ func (s *Store) checkQuota(ctx context.Context, q querier, uid int64, delta, nee
 	return nil
 }
 
-// usedBytes is the user's usage: every version they keep (trash included)
-// and the uploads they began and have not made into versions yet.
+// usedBytes is the user's usage: every version they keep (trash included),
+// the uploads they began (drop uploads to them included) and have not made
+// into versions yet, and the files dropped to them not yet adopted.
 func usedBytes(ctx context.Context, q querier, uid int64) (int64, error) {
-	var v, u int64
+	var v, u, d int64
 	err := q.QueryRowContext(ctx, `SELECT
 		(SELECT COALESCE(SUM(size), 0) FROM file_versions WHERE owner = ?),
-		(SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner = ?)`, uid, uid).Scan(&v, &u)
-	return v + u, err
+		(SELECT COALESCE(SUM(size), 0) FROM uploads WHERE owner = ?),
+		(SELECT COALESCE(SUM(size), 0) FROM drop_files WHERE owner = ?)`, uid, uid, uid).Scan(&v, &u, &d)
+	return v + u + d, err
 }
 
-// fileFor loads a file the user may change: theirs, current at base, not
-// in the trash.
+// fileFor loads a file the user may change (theirs, or shared with them
+// read-write: see access), current at base, not in the trash.
 func (s *Store) fileFor(ctx context.Context, q querier, uid int64, id string, base int64) (*node, error) {
-	n, err := s.load(ctx, q, uid, id)
+	n, _, err := s.accessWrite(ctx, q, uid, id)
 	if err != nil {
 		return nil, err
 	}
@@ -199,13 +214,13 @@ func (s *Store) makeCurrent(ctx context.Context, uid int64, id string, base int6
 		if err != nil {
 			return err
 		}
-		if err := s.addVersion(ctx, tx, uid, id, body, keep, copyFrom); err != nil {
+		if err := s.addVersion(ctx, tx, n.owner, uid, id, body, keep, copyFrom); err != nil {
 			return err
 		}
 		if err := s.bump(ctx, tx, id, nodeMeta); err != nil {
 			return err
 		}
-		fresh, err := s.load(ctx, tx, uid, id)
+		fresh, err := s.load(ctx, tx, n.owner, id)
 		if err == nil {
 			out = fresh.Node
 		}
@@ -217,14 +232,14 @@ func (s *Store) makeCurrent(ctx context.Context, uid int64, id string, base int6
 // DeleteVersion deletes an old version of a file (not the current one).
 func (s *Store) DeleteVersion(ctx context.Context, uid int64, id, vid string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		n, err := s.load(ctx, tx, uid, id)
+		n, _, err := s.accessWrite(ctx, tx, uid, id)
 		if err != nil {
 			return err
 		}
 		if n.current == vid {
 			return &ConflictError{Node: n.Node, Message: "This is the file's current version: make another one current first."}
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM file_versions WHERE id = ? AND node = ? AND owner = ?`, vid, id, uid)
+		res, err := tx.ExecContext(ctx, `DELETE FROM file_versions WHERE id = ? AND node = ? AND owner = ?`, vid, id, n.owner)
 		if err != nil {
 			return err
 		}
@@ -237,7 +252,7 @@ func (s *Store) DeleteVersion(ctx context.Context, uid int64, id, vid string) er
 
 // Versions lists a file's versions, newest first.
 func (s *Store) Versions(ctx context.Context, uid int64, id string) ([]api.Version, error) {
-	n, err := s.load(ctx, s.DB, uid, id)
+	n, _, err := s.access(ctx, s.DB, uid, id)
 	if err != nil {
 		return nil, err
 	}
@@ -262,19 +277,29 @@ func (s *Store) Versions(ctx context.Context, uid int64, id string) ([]api.Versi
 	return out, rows.Err()
 }
 
-// VersionCap returns the verify cap of one of the user's versions, for its
-// content and proof. A literal version has none: ok is false.
+// VersionCap returns the verify cap of a version of a file the user may
+// read (see access), for its content and proof. A literal version has
+// none: ok is false.
 func (s *Store) VersionCap(ctx context.Context, uid int64, vid string) (v cap.Verifier, ok bool, err error) {
 	if !ValidID(vid) {
 		return v, false, ErrVersionNotFound
 	}
-	var vc string
-	err = s.DB.QueryRowContext(ctx, `SELECT verify_cap FROM file_versions WHERE id = ? AND owner = ?`, vid, uid).Scan(&vc)
+	var vc, nodeID string
+	err = s.DB.QueryRowContext(ctx, `SELECT verify_cap, node FROM file_versions WHERE id = ?`, vid).Scan(&vc, &nodeID)
 	if err == sql.ErrNoRows {
 		return v, false, ErrVersionNotFound
 	}
-	if err != nil || vc == "" {
+	if err != nil {
 		return v, false, err
+	}
+	if _, _, err := s.access(ctx, s.DB, uid, nodeID); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			err = ErrVersionNotFound
+		}
+		return v, false, err
+	}
+	if vc == "" {
+		return v, false, nil
 	}
 	v, err = cap.ParseVerifier(vc)
 	return v, err == nil, err

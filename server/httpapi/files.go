@@ -117,6 +117,9 @@ func (a *API) failFiles(w http.ResponseWriter, r *http.Request, err error) {
 		conflict *files.ConflictError
 		quota    *files.QuotaError
 	)
+	if failShares(w, err) || failLinks(w, err) {
+		return
+	}
 	switch {
 	case errors.As(err, &conflict):
 		n := conflict.Node
@@ -530,7 +533,57 @@ func uploadStatus(st helper.Status) api.UploadStatus {
 	return out
 }
 
+// uploader is whose uploads the upload routes serve: the signed-in user's
+// own, or those of a drop link (links.go), which belong to the link's owner
+// and are reserved to the link.
+type uploader struct {
+	// get finds an upload of the caller's and its owner, or
+	// files.ErrNoUpload.
+	get func(ctx context.Context, si wire.StorageIndex) (owner int64, u *files.Upload, err error)
+	// begin registers an upload (or its resume) before the helper has
+	// any of it, checking quotas and limits.
+	begin func(ctx context.Context, si wire.StorageIndex, size int64) (owner int64, created bool, err error)
+	// nodeEncoding refuses an encoding chosen by the client: an anonymous
+	// uploader must not pick how much room a file takes on the grid.
+	nodeEncoding bool
+}
+
+// ownUploads is the signed-in user's uploader.
+func (a *API) ownUploads(r *http.Request) uploader {
+	uid := currentUser(r).ID
+	return uploader{
+		get: func(ctx context.Context, si wire.StorageIndex) (int64, *files.Upload, error) {
+			u, err := a.fs().GetUpload(ctx, uid, si)
+			return uid, u, err
+		},
+		begin: func(ctx context.Context, si wire.StorageIndex, size int64) (int64, bool, error) {
+			created, err := a.fs().BeginUpload(ctx, uid, si, size)
+			return uid, created, err
+		},
+	}
+}
+
 func (a *API) beginUpload(w http.ResponseWriter, r *http.Request) {
+	a.beginUploadAs(w, r, a.ownUploads(r))
+}
+
+func (a *API) sendChunk(w http.ResponseWriter, r *http.Request) {
+	a.sendChunkAs(w, r, a.ownUploads(r))
+}
+
+func (a *API) finishUpload(w http.ResponseWriter, r *http.Request) {
+	a.finishUploadAs(w, r, a.ownUploads(r))
+}
+
+func (a *API) getUpload(w http.ResponseWriter, r *http.Request) {
+	a.getUploadAs(w, r, a.ownUploads(r))
+}
+
+func (a *API) abortUpload(w http.ResponseWriter, r *http.Request) {
+	a.abortUploadAs(w, r, a.ownUploads(r))
+}
+
+func (a *API) beginUploadAs(w http.ResponseWriter, r *http.Request, as uploader) {
 	si, ok := uploadSI(w, r)
 	if !ok {
 		return
@@ -545,7 +598,6 @@ func (a *API) beginUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	up := a.Files.Uploads
-	uid := currentUser(r).ID
 	ctx := r.Context()
 	if req.Size <= chk.LiteralThreshold {
 		a.fail(w, r, &auth.InvalidError{Field: "size", Message: fmt.Sprintf("A file of at most %d bytes is not uploaded: its content goes in its version's metadata.", chk.LiteralThreshold)})
@@ -554,7 +606,7 @@ func (a *API) beginUpload(w http.ResponseWriter, r *http.Request) {
 	// A resume of an upload this user began: the helper's session says
 	// where it is (its encoding was fixed at the first begin, perhaps for
 	// a grid of another size than now).
-	if u, err := a.fs().GetUpload(ctx, uid, si); err == nil {
+	if _, u, err := as.get(ctx, si); err == nil {
 		if u.Size != req.Size {
 			a.fail(w, r, &auth.InvalidError{Field: "size", Message: fmt.Sprintf("An upload with this storage index and another size (%d bytes) is in progress.", u.Size)})
 			return
@@ -573,6 +625,10 @@ func (a *API) beginUpload(w http.ResponseWriter, r *http.Request) {
 		a.failFiles(w, r, err)
 		return
 	}
+	if as.nodeEncoding && (req.K != 0 || req.N != 0 || req.Happy != 0 || req.SegmentSize != 0) {
+		a.fail(w, r, &auth.InvalidError{Field: "k", Message: "An upload through a link uses the node's encoding: leave k, n, happy and segment_size out."})
+		return
+	}
 	var params helper.Params
 	if req.K == 0 {
 		if up.Servers() == 0 {
@@ -589,7 +645,7 @@ func (a *API) beginUpload(w http.ResponseWriter, r *http.Request) {
 			params.MaxSegmentSize = up.Params().MaxSegmentSize
 		}
 	}
-	created, err := a.fs().BeginUpload(ctx, uid, si, req.Size)
+	uid, created, err := as.begin(ctx, si, req.Size)
 	if err != nil {
 		a.failFiles(w, r, err)
 		return
@@ -631,7 +687,7 @@ func parseContentRange(s string) (first, last, size int64, ok bool) {
 
 // sendChunk streams the body to the helper; it is never held in memory
 // beyond the helper's copy buffer.
-func (a *API) sendChunk(w http.ResponseWriter, r *http.Request) {
+func (a *API) sendChunkAs(w http.ResponseWriter, r *http.Request, as uploader) {
 	si, ok := uploadSI(w, r)
 	if !ok {
 		return
@@ -659,8 +715,7 @@ func (a *API) sendChunk(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &auth.InvalidError{Field: "Content-Range", Message: "The body's length does not match its Content-Range."})
 		return
 	}
-	uid := currentUser(r).ID
-	u, err := a.fs().GetUpload(r.Context(), uid, si)
+	_, u, err := as.get(r.Context(), si)
 	if err != nil {
 		a.failFiles(w, r, err)
 		return
@@ -686,7 +741,7 @@ func (a *API) sendChunk(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, uploadStatus(st))
 }
 
-func (a *API) finishUpload(w http.ResponseWriter, r *http.Request) {
+func (a *API) finishUploadAs(w http.ResponseWriter, r *http.Request, as uploader) {
 	si, ok := uploadSI(w, r)
 	if !ok {
 		return
@@ -700,9 +755,8 @@ func (a *API) finishUpload(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &auth.InvalidError{Field: "crypttext_hash", Message: fmt.Sprintf("crypttext_hash must be %d bytes.", hashtree.HashSize)})
 		return
 	}
-	uid := currentUser(r).ID
 	ctx := r.Context()
-	u, err := a.fs().GetUpload(ctx, uid, si)
+	uid, u, err := as.get(ctx, si)
 	if err != nil {
 		a.failFiles(w, r, err)
 		return
@@ -732,12 +786,12 @@ func (a *API) finishUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.Uploaded{VerifyCap: vc, UEB: placed.UEB})
 }
 
-func (a *API) getUpload(w http.ResponseWriter, r *http.Request) {
+func (a *API) getUploadAs(w http.ResponseWriter, r *http.Request, as uploader) {
 	si, ok := uploadSI(w, r)
 	if !ok {
 		return
 	}
-	u, err := a.fs().GetUpload(r.Context(), currentUser(r).ID, si)
+	_, u, err := as.get(r.Context(), si)
 	if err != nil {
 		a.failFiles(w, r, err)
 		return
@@ -758,14 +812,14 @@ func (a *API) getUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, uploadStatus(st))
 }
 
-func (a *API) abortUpload(w http.ResponseWriter, r *http.Request) {
+func (a *API) abortUploadAs(w http.ResponseWriter, r *http.Request, as uploader) {
 	si, ok := uploadSI(w, r)
 	if !ok {
 		return
 	}
-	uid := currentUser(r).ID
 	ctx := r.Context()
-	if _, err := a.fs().GetUpload(ctx, uid, si); err != nil {
+	uid, _, err := as.get(ctx, si)
+	if err != nil {
 		a.failFiles(w, r, err)
 		return
 	}
@@ -784,10 +838,22 @@ func (a *API) abortUpload(w http.ResponseWriter, r *http.Request) {
 
 // ---- content and proof
 
-// versionCap finds the verify cap of one of the user's versions, answering
-// the errors itself.
-func (a *API) versionCap(w http.ResponseWriter, r *http.Request) (cap.Verifier, bool) {
-	v, ok, err := a.fs().VersionCap(r.Context(), currentUser(r).ID, r.PathValue("vid"))
+// versionLookup finds the verify cap of the version a content or proof
+// route names (ok false: a literal version), checking the caller may read
+// it: the signed-in user's (ownVersion), or a link's (links.go).
+type versionLookup func(r *http.Request) (v cap.Verifier, ok bool, err error)
+
+func (a *API) ownVersion(r *http.Request) (cap.Verifier, bool, error) {
+	return a.fs().VersionCap(r.Context(), currentUser(r).ID, r.PathValue("vid"))
+}
+
+func (a *API) proof(w http.ResponseWriter, r *http.Request)   { a.serveProof(w, r, a.ownVersion) }
+func (a *API) content(w http.ResponseWriter, r *http.Request) { a.serveContent(w, r, a.ownVersion) }
+
+// versionCap finds the verify cap of the route's version with find,
+// answering the errors itself.
+func (a *API) versionCap(w http.ResponseWriter, r *http.Request, find versionLookup) (cap.Verifier, bool) {
+	v, ok, err := find(r)
 	if err != nil {
 		a.failFiles(w, r, err)
 		return v, false
@@ -804,8 +870,8 @@ func (a *API) versionCap(w http.ResponseWriter, r *http.Request) (cap.Verifier, 
 	return v, true
 }
 
-func (a *API) proof(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.versionCap(w, r)
+func (a *API) serveProof(w http.ResponseWriter, r *http.Request, find versionLookup) {
+	v, ok := a.versionCap(w, r, find)
 	if !ok {
 		return
 	}
@@ -867,8 +933,8 @@ func byteRange(h string, size int64) (start, length int64, ok, unsat bool) {
 
 // content serves a version's ciphertext, verified by the node against the
 // verify cap as it is read from the grid, with single byte ranges.
-func (a *API) content(w http.ResponseWriter, r *http.Request) {
-	v, ok := a.versionCap(w, r)
+func (a *API) serveContent(w http.ResponseWriter, r *http.Request, find versionLookup) {
+	v, ok := a.versionCap(w, r, find)
 	if !ok {
 		return
 	}
