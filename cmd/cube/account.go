@@ -740,12 +740,17 @@ func putDispatch(ctx context.Context, args []string) error {
 }
 
 func getDispatch(ctx context.Context, args []string) error {
-	pos, node := positionals(args, "node", "config")
+	pos, node := positionals(args, "node", "config", "key", "password-file")
+	if !node && len(pos) > 0 && isShareURL(pos[0]) {
+		return linkGetCmd(ctx, args)
+	}
 	if node || len(pos) > 0 && strings.HasPrefix(pos[0], "URI:") {
 		return getCmd(ctx, args)
 	}
 	if len(pos) == 0 && hasHelp(args) {
 		accountGetCmd(ctx, args)
+		fmt.Fprintln(os.Stderr)
+		linkGetCmd(ctx, args)
 		fmt.Fprintln(os.Stderr)
 		return getCmd(ctx, args)
 	}

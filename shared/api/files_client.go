@@ -20,8 +20,13 @@ import (
 // uploader continues; State "placing" or "stored" means the node has every
 // byte and only FinishUpload remains.
 func (c *Client) BeginUpload(ctx context.Context, si string, req BeginUploadRequest) (UploadStatus, error) {
+	return c.own().BeginUpload(ctx, si, req)
+}
+
+// BeginUpload is Client.BeginUpload on these routes.
+func (r Routes) BeginUpload(ctx context.Context, si string, req BeginUploadRequest) (UploadStatus, error) {
 	var st UploadStatus
-	err := c.Do(ctx, http.MethodPost, uploadPath(si), req, &st)
+	err := r.c.Do(ctx, http.MethodPost, r.uploadPath(si), req, &st)
 	return st, err
 }
 
@@ -29,6 +34,11 @@ func (c *Client) BeginUpload(ctx context.Context, si string, req BeginUploadRequ
 // bytes (PATCH with Content-Range). Resending bytes the node already holds
 // is harmless. data must not be empty.
 func (c *Client) SendChunk(ctx context.Context, si string, off, size int64, data []byte) (UploadStatus, error) {
+	return c.own().SendChunk(ctx, si, off, size, data)
+}
+
+// SendChunk is Client.SendChunk on these routes.
+func (r Routes) SendChunk(ctx context.Context, si string, off, size int64, data []byte) (UploadStatus, error) {
 	var st UploadStatus
 	if len(data) == 0 {
 		return st, &Error{Code: CodeInvalid, Message: "An upload chunk cannot be empty."}
@@ -38,7 +48,7 @@ func (c *Client) SendChunk(ctx context.Context, si string, off, size int64, data
 		"Content-Type":  "application/octet-stream",
 		"Content-Range": "bytes " + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(last, 10) + "/" + strconv.FormatInt(size, 10),
 	}
-	resp, err := c.send(ctx, http.MethodPatch, uploadPath(si), h, data)
+	resp, err := r.c.send(ctx, http.MethodPatch, r.uploadPath(si), h, data)
 	if err != nil {
 		return st, err
 	}
@@ -48,29 +58,49 @@ func (c *Client) SendChunk(ctx context.Context, si string, off, size int64, data
 // FinishUpload asks the node to complete the upload; crypttextHash is the
 // hash of the whole ciphertext (chk.NewCrypttextHasher). It may be retried.
 func (c *Client) FinishUpload(ctx context.Context, si string, crypttextHash []byte) (Uploaded, error) {
+	return c.own().FinishUpload(ctx, si, crypttextHash)
+}
+
+// FinishUpload is Client.FinishUpload on these routes.
+func (r Routes) FinishUpload(ctx context.Context, si string, crypttextHash []byte) (Uploaded, error) {
 	var u Uploaded
-	err := c.Do(ctx, http.MethodPost, uploadPath(si)+"/finish", FinishUploadRequest{CrypttextHash: crypttextHash}, &u)
+	err := r.c.Do(ctx, http.MethodPost, r.uploadPath(si)+"/finish", FinishUploadRequest{CrypttextHash: crypttextHash}, &u)
 	return u, err
 }
 
 // GetUpload returns the state of the upload session of si.
 func (c *Client) GetUpload(ctx context.Context, si string) (UploadStatus, error) {
+	return c.own().GetUpload(ctx, si)
+}
+
+// GetUpload is Client.GetUpload on these routes.
+func (r Routes) GetUpload(ctx context.Context, si string) (UploadStatus, error) {
 	var st UploadStatus
-	err := c.Do(ctx, http.MethodGet, uploadPath(si), nil, &st)
+	err := r.c.Do(ctx, http.MethodGet, r.uploadPath(si), nil, &st)
 	return st, err
 }
 
 // AbortUpload ends the upload session of si and drops what the node holds.
 func (c *Client) AbortUpload(ctx context.Context, si string) error {
-	return c.Do(ctx, http.MethodDelete, uploadPath(si), nil, nil)
+	return c.own().AbortUpload(ctx, si)
+}
+
+// AbortUpload is Client.AbortUpload on these routes.
+func (r Routes) AbortUpload(ctx context.Context, si string) error {
+	return r.c.Do(ctx, http.MethodDelete, r.uploadPath(si), nil, nil)
 }
 
 // VersionProof fetches what a downloader checks a version's ciphertext
 // against (the UEB and the segment hashes). Nothing in it is trusted until
 // checked against the read cap.
 func (c *Client) VersionProof(ctx context.Context, vid string) (Proof, error) {
+	return c.own().VersionProof(ctx, vid)
+}
+
+// VersionProof is Client.VersionProof on these routes.
+func (r Routes) VersionProof(ctx context.Context, vid string) (Proof, error) {
 	var p Proof
-	err := c.Do(ctx, http.MethodGet, Prefix+"versions/"+url.PathEscape(vid)+"/proof", nil, &p)
+	err := r.c.Do(ctx, http.MethodGet, r.root+"versions/"+url.PathEscape(vid)+"/proof", nil, &p)
 	return p, err
 }
 
@@ -81,8 +111,13 @@ func (c *Client) VersionProof(ctx context.Context, vid string) (Proof, error) {
 // range (off must then be 0 in practice: a Transport reads at most
 // MaxResponse bytes). The bytes are unverified ciphertext.
 func (c *Client) VersionContent(ctx context.Context, vid string, off, n int64) ([]byte, error) {
+	return c.own().VersionContent(ctx, vid, off, n)
+}
+
+// VersionContent is Client.VersionContent on these routes.
+func (r Routes) VersionContent(ctx context.Context, vid string, off, n int64) ([]byte, error) {
 	h := map[string]string{"Range": "bytes=" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+n-1, 10)}
-	resp, err := c.send(ctx, http.MethodGet, Prefix+"versions/"+url.PathEscape(vid)+"/content", h, nil)
+	resp, err := r.c.send(ctx, http.MethodGet, r.root+"versions/"+url.PathEscape(vid)+"/content", h, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +141,18 @@ func (c *Client) VersionContent(ctx context.Context, vid string, off, n int64) (
 	return nil, &Error{Code: CodeInternal, Message: fmt.Sprintf("The node answered a range request with HTTP status %d.", resp.Status)}
 }
 
-func uploadPath(si string) string { return Prefix + "uploads/" + url.PathEscape(si) }
+// Routes are the routes that move bytes, under one root: the user's own
+// (Prefix, what Client's methods use) or a link's public routes
+// (Client.LinkRoutes). The transfer engines take them through small
+// interfaces, so one engine serves both.
+type Routes struct {
+	c    *Client
+	root string // ends with "/"
+}
+
+func (c *Client) own() Routes { return Routes{c, Prefix} }
+
+func (r Routes) uploadPath(si string) string { return r.root + "uploads/" + url.PathEscape(si) }
 
 // send is Do for bodies that are not JSON: it adds the CSRF token, and turns
 // a network failure into ErrOffline and a non-2xx answer into *Error.

@@ -55,9 +55,10 @@ type Drive struct {
 	mu        sync.Mutex
 	u         *vault.Unlocked
 	rootID    string
-	keys      map[string]vault.Key // node keys opened so far (a node's key never changes)
+	keys      map[string]vault.Key // node keys opened so far (a key changes only when its owner re-keys the item: shares.go)
 	newCipher func(chk.Key) transfer.Cipher
 	settings  *api.FileSettings
+	peers     peerShares // what other users share with this one (shares.go)
 }
 
 // Fresh is returned by Unlock when it made the account's keys just now:
@@ -358,11 +359,14 @@ func (d *Drive) Item(ctx context.Context, id string) (Item, []Item, error) {
 	return it, anc, err
 }
 
-// List returns a folder's live children (every page).
+// List returns a folder's live children (every page). Files dropped into
+// the folder through a drop link are adopted first (links.go, drop.go), so
+// they appear in it; an adoption that fails does not fail the listing.
 func (d *Drive) List(ctx context.Context, folderID string) ([]Item, error) {
 	if _, err := d.keyOf(ctx, folderID); err != nil {
 		return nil, err
 	}
+	_, _ = d.AdoptDrops(ctx, folderID) // best effort: AdoptDrops leaves what fails for next time
 	nodes, err := d.children(ctx, folderID)
 	if err != nil {
 		return nil, err
@@ -428,6 +432,9 @@ func (d *Drive) fillCreate(ctx context.Context, req *api.CreateNodeRequest, pare
 	mode, err := d.modeFor(ctx, parent, o.Mode)
 	if err != nil {
 		return err
+	}
+	if d.foreign(req.Parent) {
+		mode = api.ModeSecure // the escrow key is the owner's, not ours (shares.go)
 	}
 	req.Mode = mode
 	h := vault.NameHMAC(pk, name)
@@ -906,6 +913,11 @@ func (d *Drive) RestoreVersion(ctx context.Context, fileID, versionID string) (I
 // its FileMeta re-sealed under the parent with the version's size and time,
 // a new version id, and vm sealed under the file's meta key for that id.
 func (d *Drive) sealNewVersion(ctx context.Context, n api.Node, k vault.Key, size int64, modified time.Time, vm vault.VersionMeta) (nodeMeta []byte, vid string, sealed []byte, err error) {
+	if _, ok := d.shareRootOf(n.ID); ok {
+		// A file shared with us: its FileMeta is under the owner's folder,
+		// which we cannot re-seal; only the version is new.
+		return d.sealVersionOnly(n, k, vm)
+	}
 	pk, err := d.keyOf(ctx, n.Parent)
 	if err != nil {
 		return nil, "", nil, err

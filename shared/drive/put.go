@@ -17,6 +17,7 @@ import (
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/chk"
 	"github.com/communitycube/cube/shared/scrub"
+	"github.com/communitycube/cube/shared/transfer"
 	"github.com/communitycube/cube/shared/transfer/download"
 	"github.com/communitycube/cube/shared/transfer/upload"
 	"github.com/communitycube/cube/shared/vault"
@@ -25,13 +26,83 @@ import (
 // Put is one upload in progress: Upload() pauses, resumes, cancels and
 // limits it.
 type Put struct {
-	d        *Drive
-	o        PutOptions
+	d *Drive
+	o PutOptions
+	payload
+}
+
+// payload is a file made ready to upload: scrubbed (planned over the
+// source), its content key drawn, its upload engine made. Put and DropPut
+// share it, so a drop is scrubbed and encrypted exactly as an upload of
+// one's own.
+type payload struct {
 	key      chk.Key
 	size     int64
 	scrubbed []string
 	mime     string
 	up       *upload.Upload
+}
+
+// payloadOptions are what newPayload needs of PutOptions or DropPutOptions.
+type payloadOptions struct {
+	sessions  upload.Sessions
+	cipher    func(chk.Key) transfer.Cipher
+	name      string
+	mime      string
+	noScrub   bool
+	key       *chk.Key
+	encoding  upload.Encoding
+	rateLimit int
+	progress  func(transfer.Progress)
+}
+
+func newPayload(src io.ReaderAt, size int64, o payloadOptions) (payload, error) {
+	p := payload{size: size}
+	source := src
+	if !o.noScrub {
+		plan, err := scrub.Scrub(src, size, o.name)
+		if err != nil {
+			return p, err
+		}
+		source = NewPlanReaderAt(plan, src)
+		p.size = plan.Size()
+		p.scrubbed = scrubbedNames(plan.Removed)
+	}
+	if o.key != nil {
+		p.key = *o.key
+	} else {
+		k, err := chk.RandomKey()
+		if err != nil {
+			return p, err
+		}
+		p.key = k
+	}
+	p.mime = o.mime
+	if p.mime == "" {
+		p.mime = mime.TypeByExtension(strings.ToLower(path.Ext(o.name)))
+	}
+	if !printable(p.mime) || len(p.mime) > 255 {
+		p.mime = ""
+	}
+	up, err := upload.New(upload.Options{
+		Client: o.sessions, Source: source, Size: p.size, Key: p.key,
+		Encoding: o.encoding, RateLimit: o.rateLimit, Progress: o.progress,
+		Cipher: o.cipher(p.key),
+	})
+	if err != nil {
+		return p, err
+	}
+	p.up = up
+	return p, nil
+}
+
+// versionMeta is the VersionMeta of the uploaded content.
+func (p *payload) versionMeta(res upload.Result, modified time.Time) vault.VersionMeta {
+	vm := vault.VersionMeta{Cap: res.Cap.String(), MIME: p.mime, Scrubbed: p.scrubbed}
+	if !modified.IsZero() {
+		vm.Modified = modified.UTC()
+	}
+	return vm
 }
 
 // NewPut scrubs (plans) src and prepares its upload; nothing is sent.
@@ -47,48 +118,21 @@ func (d *Drive) NewPut(src io.ReaderAt, size int64, o PutOptions) (*Put, error) 
 	if _, err := d.unlocked(); err != nil {
 		return nil, err
 	}
-	p := &Put{d: d, o: o, size: size}
+	p := &Put{d: d, o: o}
 	// A thumbnail too big is refused now, before the content is sent.
 	if len(o.Thumbnail) > 0 {
 		if _, err := p.thumbnail(); err != nil {
 			return nil, err
 		}
 	}
-	source := src
-	if !o.NoScrub {
-		plan, err := scrub.Scrub(src, size, o.Name)
-		if err != nil {
-			return nil, err
-		}
-		source = NewPlanReaderAt(plan, src)
-		p.size = plan.Size()
-		p.scrubbed = scrubbedNames(plan.Removed)
-	}
-	if o.Key != nil {
-		p.key = *o.Key
-	} else {
-		k, err := chk.RandomKey()
-		if err != nil {
-			return nil, err
-		}
-		p.key = k
-	}
-	p.mime = o.MIME
-	if p.mime == "" {
-		p.mime = mime.TypeByExtension(strings.ToLower(path.Ext(o.Name)))
-	}
-	if !printable(p.mime) || len(p.mime) > 255 {
-		p.mime = ""
-	}
-	up, err := upload.New(upload.Options{
-		Client: d.c, Source: source, Size: p.size, Key: p.key,
-		Encoding: o.Encoding, RateLimit: o.RateLimit, Progress: o.Progress,
-		Cipher: d.cipher(p.key),
+	var err error
+	p.payload, err = newPayload(src, size, payloadOptions{
+		sessions: d.c, cipher: d.cipher, name: o.Name, mime: o.MIME, noScrub: o.NoScrub, key: o.Key,
+		encoding: o.Encoding, rateLimit: o.RateLimit, progress: o.Progress,
 	})
 	if err != nil {
 		return nil, err
 	}
-	p.up = up
 	return p, nil
 }
 
@@ -154,10 +198,7 @@ func (p *Put) Run(ctx context.Context) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
-	vm := vault.VersionMeta{Cap: res.Cap.String(), MIME: p.mime, Modified: p.o.Modified.UTC(), Scrubbed: p.scrubbed}
-	if p.o.Modified.IsZero() {
-		vm.Modified = time.Time{}
-	}
+	vm := p.versionMeta(res, p.o.Modified)
 	if len(p.o.Thumbnail) > 0 {
 		tc, err := p.thumbnail()
 		if err != nil {

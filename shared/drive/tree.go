@@ -80,7 +80,10 @@ func (d *Drive) node(ctx context.Context, id string) (api.Node, error) {
 	return info.Node, err
 }
 
-// keyOf returns node id's key, unwrapping it down from the root folder.
+// keyOf returns node id's key, unwrapping it down from the nearest folder
+// whose key is at hand: the root folder, or an item another user shares
+// with this one (shares.go; the node gives a recipient the ancestors only
+// up to the shared item).
 func (d *Drive) keyOf(ctx context.Context, id string) (vault.Key, error) {
 	if _, err := d.unlocked(); err != nil {
 		return vault.Key{}, err
@@ -93,17 +96,30 @@ func (d *Drive) keyOf(ctx context.Context, id string) (vault.Key, error) {
 		return vault.Key{}, err
 	}
 	chain := append(append([]api.Node(nil), info.Ancestors...), info.Node)
-	if len(chain) == 0 || chain[0].ID != d.rootID {
-		return vault.Key{}, fmt.Errorf("%w: %s is not below the root folder", ErrNotFound, id)
+	start := d.nearestKey(chain)
+	if start < 0 && len(chain) > 0 && chain[0].ID != d.rootID {
+		// Not below the root folder: shared with us, perhaps since this
+		// Drive last looked.
+		if _, err := d.SharedWithMe(ctx); err != nil {
+			return vault.Key{}, err
+		}
+		start = d.nearestKey(chain)
 	}
+	if start < 0 {
+		if len(chain) > 0 && chain[0].ID == d.rootID {
+			return vault.Key{}, ErrClosed
+		}
+		return vault.Key{}, fmt.Errorf("%w: %s is neither below the root folder nor shared with you", ErrNotFound, id)
+	}
+	fromShare := d.foreign(chain[start].ID)
 	var parent vault.Key
 	for i, n := range chain {
+		if i < start {
+			continue
+		}
 		if k, ok := d.cachedKey(n.ID); ok {
 			parent = k
 			continue
-		}
-		if i == 0 {
-			return vault.Key{}, ErrClosed
 		}
 		if n.Parent != chain[i-1].ID {
 			return vault.Key{}, fmt.Errorf("%w: broken chain of folders", vault.ErrCorrupt)
@@ -116,9 +132,23 @@ func (d *Drive) keyOf(ctx context.Context, id string) (vault.Key, error) {
 			return vault.Key{}, err
 		}
 		d.remember(n.ID, k)
+		if fromShare {
+			d.markForeign(n.ID)
+		}
 		parent = k
 	}
 	return parent, nil
+}
+
+// nearestKey returns the index of the last node of chain (root first)
+// whose key is at hand, or -1.
+func (d *Drive) nearestKey(chain []api.Node) int {
+	for i := len(chain) - 1; i >= 0; i-- {
+		if _, ok := d.cachedKey(chain[i].ID); ok {
+			return i
+		}
+	}
+	return -1
 }
 
 // children lists every page of a folder's live children.
@@ -175,6 +205,11 @@ func baseItem(n api.Node) Item {
 // whose key is at hand, its current version's.
 func (d *Drive) item(ctx context.Context, n api.Node) (Item, error) {
 	it := baseItem(n)
+	if r, ok := d.shareRootOf(n.ID); ok {
+		// Shared with us: its name is the one it was shared under (its
+		// own is sealed under a folder of the owner's we have no key of).
+		return d.shareRootItem(it, n, r)
+	}
 	if n.Parent == "" {
 		if n.ID != d.rootID {
 			return it, fmt.Errorf("%w: an item without a folder", ErrNotFound)
@@ -183,6 +218,9 @@ func (d *Drive) item(ctx context.Context, n api.Node) (Item, error) {
 	}
 	pk, err := d.keyOf(ctx, n.Parent)
 	if err != nil {
+		if r, ok := d.lateShareRoot(ctx, n.ID, err); ok {
+			return d.shareRootItem(it, n, r)
+		}
 		return it, err
 	}
 	plain, name, err := openNodeMeta(pk, n)
@@ -218,6 +256,9 @@ func (d *Drive) item(ctx context.Context, n api.Node) (Item, error) {
 				return it, err
 			}
 			d.remember(n.ID, k)
+			if d.foreign(n.Parent) {
+				d.markForeign(n.ID)
+			}
 		}
 		v, err := openVersion(k, n.ID, *n.Current)
 		if err != nil {

@@ -50,9 +50,18 @@ type Encoding struct {
 	SegmentSize int64 // maximum segment size
 }
 
+// Sessions are the routes of upload sessions: *api.Client (the user's own
+// uploads) or api.Routes (a drop link's, Client.LinkRoutes).
+type Sessions interface {
+	BeginUpload(ctx context.Context, si string, req api.BeginUploadRequest) (api.UploadStatus, error)
+	SendChunk(ctx context.Context, si string, off, size int64, data []byte) (api.UploadStatus, error)
+	FinishUpload(ctx context.Context, si string, crypttextHash []byte) (api.Uploaded, error)
+	AbortUpload(ctx context.Context, si string) error
+}
+
 // Options describe an upload. Client, Source, Size and Key are required.
 type Options struct {
-	Client *api.Client
+	Client Sessions
 	// Source is the plaintext (e.g. the scrubbed stream's plan reader); it
 	// must give exactly Size bytes, the same ones on every read.
 	Source io.ReaderAt
