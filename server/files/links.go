@@ -388,9 +388,9 @@ func (s *Store) UpdateLink(ctx context.Context, uid int64, id string, req api.Up
 	if err := checkLimits(md, req.Drop); err != nil {
 		return api.Link{}, err
 	}
-	if req.Expires != nil && !req.Expires.After(s.now()) {
-		return api.Link{}, invalid("expires", "The expiry date is in the past.")
-	}
+	// An expiry at or before now is allowed here, unlike at creation: it is
+	// the owner's "stop this link now, but keep it listed" (the link then
+	// answers link_expired until the owner moves the date again).
 	var out api.Link
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		l, err := ownLink(ctx, tx, uid, id)

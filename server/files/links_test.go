@@ -133,6 +133,11 @@ func TestLinkListUpdateDelete(t *testing.T) {
 	if g, _ := f.s.GetLink(f.ctx, ann, l1.ID); g.State != api.CodeLinkExpired {
 		t.Fatalf("state after expiry %q", g.State)
 	}
+	// Expire now: a date in the past is the owner stopping the link.
+	past := f.clock.now().Add(-time.Minute)
+	if u, err := f.s.UpdateLink(f.ctx, ann, l1.ID, api.UpdateLinkRequest{Expires: &past}); err != nil || u.State != api.CodeLinkExpired {
+		t.Fatalf("expire now: %+v %v", u, err)
+	}
 	u, err = f.s.UpdateLink(f.ctx, ann, l1.ID, api.UpdateLinkRequest{ClearExpires: true, MaxDownloads: ptr(0)})
 	if err != nil || u.Expires != nil || u.MaxDownloads != 0 || u.State != api.LinkActive {
 		t.Fatalf("clear %+v %v", u, err)

@@ -171,7 +171,9 @@ const (
 )
 
 // UpdateLinkRequest changes a link's expiry and limits; nil fields stay.
-// ClearExpires removes the expiry; MaxDownloads 0 removes the limit.
+// ClearExpires removes the expiry; MaxDownloads 0 removes the limit. An
+// expiry at or before now stops the link at once (it stays listed, and
+// answers link_expired until the expiry is moved or cleared).
 type UpdateLinkRequest struct {
 	Expires      *time.Time  `json:"expires,omitempty"`
 	ClearExpires bool        `json:"clear_expires,omitempty"`
