@@ -74,7 +74,10 @@ async function asset(req) {
 // the browser marks the download failed rather than saving it as complete.
 const streams = new Map();
 const streamWaiters = new Map();
-const streamChunk = 256 * 1024;
+// One segment's worth (the page answers at most 1 MiB, wasm/swstream): each
+// chunk is a round trip to the page, so smaller chunks cost more messages
+// and copies per byte.
+const streamChunk = 1024 * 1024;
 
 self.addEventListener("message", (event) => {
   const m = event.data;
