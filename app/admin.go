@@ -112,6 +112,8 @@ func (p *adminPage) Render() app.UI {
 				app.Button().ID("adduser-submit").Type("submit").Class("primary").Disabled(p.busy).Text("Add user"),
 			),
 		),
+		&adminMail{},
+		&adminGroups{},
 	)
 }
 

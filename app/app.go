@@ -7,6 +7,7 @@
 package app
 
 import (
+	"regexp"
 	"sync"
 
 	"github.com/communitycube/cube/shared/api"
@@ -49,11 +50,22 @@ const (
 	PathRecent    = "/recent"
 	PathFavorites = "/favorites"
 	PathGallery   = "/gallery"
+	// The user's share links (app/links.go).
+	PathLinks = "/links"
 )
+
+// sharePath matches the page of a share link, /s/ and a link id (26
+// letters a-z and digits 2-7), app/share_page.go. The key is in the
+// fragment, which never reaches the server.
+var sharePath = regexp.MustCompile(`^/s/[a-z2-7]{26}$`)
+
+// IsSharePath reports whether p is the path of a share link's page; the
+// server serves the app shell there.
+func IsSharePath(p string) bool { return sharePath.MatchString(p) }
 
 // Pages lists every routed page path.
 var Pages = []string{PathHome, PathSetup, PathLogin, PathFiles, PathAdmin, PathGrid, PathSettings,
-	PathTrash, PathRecent, PathFavorites, PathGallery}
+	PathTrash, PathRecent, PathFavorites, PathGallery, PathLinks, PathShared}
 
 // Register routes every page. Both binaries call it: the server to prerender,
 // the browser to run.
@@ -69,6 +81,9 @@ func Register() {
 	app.Route(PathRecent, func() app.Composer { return &recentPage{} })
 	app.Route(PathFavorites, func() app.Composer { return &favoritesPage{} })
 	app.Route(PathGallery, func() app.Composer { return &galleryPage{} })
+	app.Route(PathLinks, func() app.Composer { return &linksPage{} })
+	app.Route(PathShared, func() app.Composer { return &sharedPage{} })
+	app.RouteWithRegexp(sharePath.String(), func() app.Composer { return &sharePage{} })
 }
 
 var (

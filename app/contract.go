@@ -6,6 +6,8 @@ package app
 // downloads (download.go) implement it.
 
 import (
+	"context"
+
 	"github.com/communitycube/cube/shared/drive"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -46,10 +48,36 @@ var unlockedDrive *drive.Drive
 // password prompt that unlocks the keys and then re-renders the page.
 func unlockPrompt() app.UI { return newUnlockPrompt() }
 
+// itemSource is what previews and downloads read from: the unlocked
+// account (*drive.Drive) or a share link opened without an account
+// (*drive.Shared, app/share_page.go).
+type itemSource interface {
+	Open(ctx context.Context, fileID, versionID string) (drive.File, drive.Version, error)
+	List(ctx context.Context, folderID string) ([]drive.Item, error)
+}
+
+// driveSource is the account as an itemSource, nil while locked (a nil
+// *drive.Drive inside an interface would not compare equal to nil).
+func driveSource() itemSource {
+	if d := currentDrive(); d != nil {
+		return d
+	}
+	return nil
+}
+
 // openPreview shows items[i] in the previewer (images, video, audio, PDF,
 // text, Markdown, code), with arrow keys over items and Esc to close.
-func openPreview(ctx app.Context, items []drive.Item, i int) { showPreview(ctx, items, i) }
+func openPreview(ctx app.Context, items []drive.Item, i int) { showPreview(driveSource(), items, i) }
+
+// openPreviewFrom is openPreview reading from src.
+func openPreviewFrom(src itemSource, items []drive.Item, i int) { showPreview(src, items, i) }
 
 // downloadItems saves one file (streamed to disk through the service
 // worker, verified) or several files and folders as one zip.
-func downloadItems(ctx app.Context, items []drive.Item) { startDownload(ctx, items) }
+func downloadItems(ctx app.Context, items []drive.Item) { startDownload(ctx, driveSource(), items, "") }
+
+// downloadItemsFrom is downloadItems reading from src; zipName names the
+// zip of several items or a folder ("" picks one).
+func downloadItemsFrom(ctx app.Context, src itemSource, items []drive.Item, zipName string) {
+	startDownload(ctx, src, items, zipName)
+}

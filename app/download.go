@@ -53,8 +53,7 @@ const fallbackMax = 64 << 20
 // request to resume, so not at once), failed, or canceled in the browser.
 const idleRelease = 2 * time.Minute
 
-func startDownload(ctx app.Context, items []drive.Item) {
-	d := currentDrive()
+func startDownload(ctx app.Context, d itemSource, items []drive.Item, name string) {
 	if app.IsServer || d == nil || len(items) == 0 {
 		return
 	}
@@ -67,9 +66,12 @@ func startDownload(ctx app.Context, items []drive.Item) {
 		})
 		return
 	}
-	name := "files.zip"
-	if len(items) == 1 {
+	switch {
+	case name != "":
+	case len(items) == 1:
 		name = items[0].Name + ".zip"
+	default:
+		name = "files.zip"
 	}
 	ctx.Async(func() {
 		if err := downloadZip(d, items, name); err != nil {
@@ -86,7 +88,7 @@ func downloadError(err error) string {
 }
 
 // downloadFile streams one file to the browser's download manager.
-func downloadFile(d *drive.Drive, it drive.Item) error {
+func downloadFile(d itemSource, it drive.Item) error {
 	// The download outlives the page component that asked for it.
 	f, v, err := d.Open(context.Background(), it.ID, "")
 	if err != nil {
@@ -149,7 +151,7 @@ type zipEntry struct {
 
 // collect lists the files under items, with paths relative to the
 // selection ("holiday/day 1/a.jpg").
-func collectZip(ctx context.Context, d *drive.Drive, items []drive.Item, dir string, out *[]zipEntry) error {
+func collectZip(ctx context.Context, d itemSource, items []drive.Item, dir string, out *[]zipEntry) error {
 	for _, it := range items {
 		p := path.Join(dir, strings.ReplaceAll(it.Name, "/", "_"))
 		if !it.Folder {
@@ -173,7 +175,7 @@ func collectZip(ctx context.Context, d *drive.Drive, items []drive.Item, dir str
 
 // downloadZip streams a zip of items: the archive is written on the fly
 // into a pipe that the download manager drains, one file at a time.
-func downloadZip(d *drive.Drive, items []drive.Item, name string) error {
+func downloadZip(d itemSource, items []drive.Item, name string) error {
 	if streamServer == nil {
 		return errNoStreams
 	}
@@ -201,7 +203,7 @@ func downloadZip(d *drive.Drive, items []drive.Item, name string) error {
 	return nil
 }
 
-func writeZip(ctx context.Context, d *drive.Drive, entries []zipEntry, w io.Writer) error {
+func writeZip(ctx context.Context, d itemSource, entries []zipEntry, w io.Writer) error {
 	z := zipstream.NewWriter(w)
 	for _, e := range entries {
 		mod := e.item.Modified

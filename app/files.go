@@ -40,7 +40,8 @@ type filesPage struct {
 	dragIDs  []string
 	dropOver string
 
-	dlg dialogState
+	dlg   dialogState
+	share shareDialog // share_dialog.go
 
 	releases   []func()
 	reloadSoon bool
@@ -97,7 +98,9 @@ func (p *filesPage) OnMount(ctx app.Context) {
 			switch key := ev.Get("key").String(); {
 			case key == "Escape":
 				ctx.Dispatch(func(ctx app.Context) {
-					if p.dlg.kind != "" {
+					if p.share.kind != "" {
+						p.share.close()
+					} else if p.dlg.kind != "" {
 						p.dlg = dialogState{}
 					} else {
 						p.sel = map[string]bool{}
@@ -343,6 +346,7 @@ func (p *filesPage) content() app.UI {
 		p.listing(),
 		app.Div().Class("drop-hint").Aria("hidden", "true").Text("Drop files or folders to upload them here"),
 		p.dialog(),
+		p.share.render(),
 	)
 }
 
@@ -847,6 +851,13 @@ func (p *filesPage) selectionBar() app.UI {
 		app.Button().ID("action-copy").Class("small").Text("Copy").OnClick(p.openChooser(true)),
 		app.If(oneFile, func() app.UI {
 			return app.Button().ID("action-versions").Class("small").OnClick(p.openVersions).Body(fmIcon("history"), app.Span().Text("Versions"))
+		}),
+		app.If(one, func() app.UI {
+			return app.Button().ID("action-share-link").Class("small").Text("Share link…").OnClick(p.openShareLink)
+		}),
+		app.If(one, func() app.UI { return &sharePeopleEntry{Item: items[0]} }),
+		app.If(one && items[0].Folder, func() app.UI {
+			return app.Button().ID("action-drop-link").Class("small").Text("Upload link…").OnClick(p.openDropLink)
 		}),
 		app.Button().ID("action-delete").Class("small danger").OnClick(p.trashSelected).Body(fmIcon("trash"), app.Span().Text("Delete")),
 		app.Button().ID("action-clear").Class("small link").Text("Clear selection").

@@ -20,8 +20,10 @@ func layout(s *session, active string, content ...app.UI) app.UI {
 				return app.Nav().Class("mainnav").Aria("label", "Main").Body(
 					navLink(PathFiles, "Files", active),
 					navLink(PathRecent, "Recent", active),
+					navLink(PathShared, "Shared with me", active),
 					navLink(PathFavorites, "Favourites", active),
 					navLink(PathGallery, "Gallery", active),
+					navLink(PathLinks, "Links", active),
 					navLink(PathTrash, "Trash", active),
 					app.If(user.Admin, func() app.UI { return navLink(PathAdmin, "Admin", active) }),
 					app.If(user.Admin, func() app.UI { return navLink(PathGrid, "Grid", active) }),

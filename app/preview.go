@@ -96,6 +96,7 @@ func previewType(it drive.Item) (previewKind, string) {
 
 // previewer is the open overlay (one per tab).
 type previewer struct {
+	src     itemSource
 	items   []drive.Item
 	i       int
 	root    app.Value
@@ -113,14 +114,14 @@ type previewer struct {
 
 var activePreview *previewer
 
-func showPreview(ctx app.Context, items []drive.Item, i int) {
+func showPreview(src itemSource, items []drive.Item, i int) {
 	if app.IsServer || len(items) == 0 || i < 0 || i >= len(items) {
 		return
 	}
 	if activePreview != nil {
 		activePreview.close()
 	}
-	p := &previewer{items: items, i: i}
+	p := &previewer{src: src, items: items, i: i}
 	p.build()
 	activePreview = p
 	p.show()
@@ -178,12 +179,12 @@ func (p *previewer) build() {
 	title.Call("append", p.name, p.info)
 	dl := p.button("preview-download", "Download", "Download", func() {
 		it := p.items[p.i]
-		d := currentDrive()
-		if d == nil {
+		src := p.src
+		if src == nil {
 			return
 		}
 		go func() {
-			if err := downloadFile(d, it); err != nil {
+			if err := downloadFile(src, it); err != nil {
 				notifyError("Downloading " + it.Name + " failed: " + downloadError(err))
 			}
 		}()
@@ -305,7 +306,7 @@ func (p *previewer) show() {
 	}
 	p.info.Set("textContent", info)
 	kind, mime := previewType(it)
-	d := currentDrive()
+	d := p.src
 	switch {
 	case it.Folder:
 		p.message("preview-none", "This is a folder.", false)
@@ -314,7 +315,7 @@ func (p *previewer) show() {
 		p.message("preview-error", "Your files are locked: unlock them first.", true)
 		return
 	case it.NeedsPassword:
-		p.message("preview-error", "This item has its own password: unlock it in the file list first.", true)
+		p.message("preview-error", "This item has its own password: open it from the list first to give it.", true)
 		return
 	case kind == kindNone:
 		p.message("preview-none", "There is no preview for this kind of file. Use Download to save it.", false)

@@ -162,6 +162,7 @@ func (p *fileSettings) Render() app.UI {
 			app.P().Text("Lost your recovery key, or fear someone saw it? Make a new one: the old one stops working."),
 			app.Button().ID("new-recovery-key").Type("button").Disabled(p.filesBusy).Text("Make a new recovery key").OnClick(p.newRecoveryKey),
 		),
+		&keyFingerprint{},
 	)
 }
 

@@ -8,3 +8,8 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "Installing Debian's chromium for the browser tests"
   apt_install chromium fonts-liberation
 fi
+# The zip downloads of the browser tests are checked with unzip.
+if ! command -v unzip >/dev/null; then
+  echo "Installing unzip for the browser tests"
+  apt_install unzip
+fi

@@ -181,7 +181,7 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("User-agent: *\nDisallow: /\n"))
 	case p == "/app.js" || p == "/goapp.js":
 		s.serveAppJS(w, r)
-	case goappFiles[p] || s.pages[p]:
+	case goappFiles[p] || s.pages[p] || ui.IsSharePath(p):
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -212,3 +212,20 @@ func TestVersionFollowsContent(t *testing.T) {
 		t.Fatal("a new wasm did not change the version: the service worker would keep the old one")
 	}
 }
+
+func TestSharePages(t *testing.T) {
+	s, _ := newTestSite(t)
+	// A link's page is the app shell, with the strict referrer policy the
+	// node sets everywhere (set by the server's middleware, not here).
+	rec := get(t, s, "/s/abcdefghijklmnopqrstuvwxyz")
+	if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+		t.Fatalf("share page: %d %s", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	// Anything else under /s/ stays a 404: only a well-formed id is a page.
+	for _, p := range []string{"/s/", "/s/abc", "/s/ABCDEFGHIJKLMNOPQRSTUVWXYZ", "/s/abcdefghijklmnopqrstuvwxyz/x",
+		"/s/abcdefghijklmnopqrstuvwxy1", "/s/abcdefghijklmnopqrstuvwxyza"} {
+		if rec := get(t, s, p); rec.Code != 404 {
+			t.Errorf("%s: %d, want 404", p, rec.Code)
+		}
+	}
+}
