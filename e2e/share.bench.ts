@@ -75,9 +75,9 @@ test('Sharing: first preview of a shared 50-photo folder; a shared big download 
     // 50 photos of ~0.9 MB (2400×1800 JPEG) in a shared folder.
     const photos = path.join(dir, 'photos');
     execFileSync('go', ['run', './e2e/tools/photos', '--dir', photos, '--count', '50'], { cwd: repoRoot });
-    node.cli('mkdir', '/photos', '--config', cfg);
-    for (const f of fs.readdirSync(photos).sort()) node.cli('put', path.join(photos, f), '/photos/' + f, '--config', cfg);
-    const folderURL = shareURL(node.cli('share', '/photos', '--config', cfg));
+    node.cli('mkdir', '--config', cfg, '/photos');
+    for (const f of fs.readdirSync(photos).sort()) node.cli('put', '--config', cfg, path.join(photos, f), '/photos/' + f);
+    const folderURL = shareURL(node.cli('share', '--config', cfg, '/photos'));
 
     const cold = await firstPreview(browser, folderURL);
     const warm = [];
@@ -90,8 +90,8 @@ test('Sharing: first preview of a shared 50-photo folder; a shared big download 
     const big = path.join(dir, 'big.bin');
     randomFile(big, mib * MiB);
     const want = sha256(big);
-    node.cli('put', big, '/big.bin', '--config', cfg);
-    const bigURL = shareURL(node.cli('share', '/big.bin', '--config', cfg));
+    node.cli('put', '--config', cfg, big, '/big.bin');
+    const bigURL = shareURL(node.cli('share', '--config', cfg, '/big.bin'));
     const ctx = await browser.newContext({ acceptDownloads: true });
     const page = await ctx.newPage();
     await page.goto(bigURL);

@@ -1,11 +1,13 @@
 package chk
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/hashtree"
+	"github.com/communitycube/cube/shared/netstring"
 )
 
 // A Proof lets a downloader check ciphertext that an untrusted party (the
@@ -72,7 +74,30 @@ func (p *Proof) CheckSegment(i int, ciphertext []byte) error {
 	if _, want := p.Segment(i); int64(len(ciphertext)) != want {
 		return fmt.Errorf("%w: segment %d has %d bytes, expected %d (truncated or padded)", ErrProof, i, len(ciphertext), want)
 	}
-	if hashtree.TaggedHash(tagCrypttextSegment, ciphertext) != p.SegmentHashes[i] {
+	return p.checkSegmentHash(i, hashtree.TaggedHash(tagCrypttextSegment, ciphertext))
+}
+
+// SegmentHashPrefix is what a segment's crypttext hash starts with: the
+// hash is SHA-256(SHA-256(SegmentHashPrefix() ‖ ciphertext)). For callers
+// that compute the inner SHA-256 elsewhere (WebCrypto in the browser) and
+// check it with CheckSegmentDigest.
+func SegmentHashPrefix() []byte { return netstring.Encode([]byte(tagCrypttextSegment)) }
+
+// CheckSegmentDigest is CheckSegment for a caller that hashed the
+// ciphertext itself: inner is SHA-256(SegmentHashPrefix() ‖ ciphertext) and
+// size the ciphertext's length.
+func (p *Proof) CheckSegmentDigest(i int, size int, inner [32]byte) error {
+	if i < 0 || i >= p.Layout.NumSegments {
+		return fmt.Errorf("%w: segment %d does not exist (the file has %d)", ErrProof, i, p.Layout.NumSegments)
+	}
+	if _, want := p.Segment(i); int64(size) != want {
+		return fmt.Errorf("%w: segment %d has %d bytes, expected %d (truncated or padded)", ErrProof, i, size, want)
+	}
+	return p.checkSegmentHash(i, hashtree.Hash(sha256.Sum256(inner[:])))
+}
+
+func (p *Proof) checkSegmentHash(i int, h hashtree.Hash) error {
+	if h != p.SegmentHashes[i] {
 		return fmt.Errorf("%w: segment %d's ciphertext does not match its hash", ErrProof, i)
 	}
 	return nil

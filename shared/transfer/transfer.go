@@ -177,6 +177,15 @@ type Cipher interface {
 	XORKeyStreamAt(dst, src []byte, off int64)
 }
 
+// SHA256er is what a Cipher may also offer: SHA-256 computed outside Go
+// (WebCrypto, in the browser). Go's SHA-256 compiled to wasm hashes under
+// 100 MB/s on the page's only thread and was the largest single cost of a
+// download; the browser's runs natively, off that thread. ok false means
+// it is not available (hash in Go).
+type SHA256er interface {
+	SHA256(prefix, data []byte) (sum [32]byte, ok bool)
+}
+
 // GoCipher is the Cipher of key in pure Go.
 func GoCipher(key chk.Key) Cipher { return goCipher(key) }
 

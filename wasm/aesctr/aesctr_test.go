@@ -4,6 +4,7 @@ package aesctr
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"math/rand/v2"
 	"testing"
 
@@ -122,3 +123,25 @@ func BenchmarkWebCrypto64KiB(b *testing.B) {
 	benchmark(b, New(testKey), 64<<10)
 }
 func BenchmarkGo64KiB(b *testing.B) { benchmark(b, NewGo(testKey), 64<<10) }
+
+// SHA256 through WebCrypto equals Go's, for the sizes downloads hash; the
+// pure-Go cipher declines (ok false), and so does WebCrypto for tiny inputs.
+func TestSHA256(t *testing.T) {
+	web := New(testKey)
+	prefix := []byte("30:allmydata_crypttext_segment_v1,")
+	data := make([]byte, 1<<20+5)
+	rand.NewChaCha8([32]byte{9}).Read(data)
+	for _, n := range []int{minSubtle, 65536, 1 << 20, 1<<20 + 5} {
+		got, ok := web.SHA256(prefix, data[:n])
+		want := sha256.Sum256(append(append([]byte(nil), prefix...), data[:n]...))
+		if !ok || got != want {
+			t.Fatalf("%d bytes: ok %v, %x != %x", n, ok, got, want)
+		}
+	}
+	if _, ok := web.SHA256(prefix, data[:10]); ok {
+		t.Fatal("a tiny input went to WebCrypto")
+	}
+	if _, ok := NewGo(testKey).SHA256(prefix, data); ok {
+		t.Fatal("the Go cipher claims a WebCrypto SHA-256")
+	}
+}

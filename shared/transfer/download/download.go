@@ -135,14 +135,33 @@ func (r *Reader) fetch(ctx context.Context, first, last int) ([]byte, error) {
 	if int64(len(b)) < n {
 		return nil, fmt.Errorf("%w: %d of %d bytes at byte %d", ErrTruncated, len(b), n, off)
 	}
+	hasher, _ := r.cipher.(transfer.SHA256er)
 	for s := first; s < last; s++ {
 		so, sl := r.proof.Segment(s)
-		if err := r.proof.CheckSegment(s, b[so-off:so-off+sl]); err != nil {
+		seg := b[so-off : so-off+sl]
+		var err error
+		if inner, ok := sha256Of(hasher, seg); ok {
+			err = r.proof.CheckSegmentDigest(s, len(seg), inner)
+		} else {
+			err = r.proof.CheckSegment(s, seg)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrTampered, err)
 		}
 	}
 	r.cipher.XORKeyStreamAt(b, b, off)
 	return b, nil
+}
+
+// segmentPrefix starts every crypttext segment hash (chk.SegmentHashPrefix).
+var segmentPrefix = chk.SegmentHashPrefix()
+
+// sha256Of hashes a segment with the cipher's own SHA-256, when it has one.
+func sha256Of(h transfer.SHA256er, seg []byte) ([32]byte, bool) {
+	if h == nil {
+		return [32]byte{}, false
+	}
+	return h.SHA256(segmentPrefix, seg)
 }
 
 // segment returns the plaintext of segment s, from the cache, a fetch under

@@ -3,17 +3,20 @@ package download
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/chk"
+	"github.com/communitycube/cube/shared/transfer"
 	"github.com/communitycube/cube/shared/transfer/transfertest"
 )
 
@@ -344,5 +347,45 @@ func TestReadAtReadAhead(t *testing.T) {
 	// kept): a segment is not fetched twice while it is cached or under way.
 	if got := n.Requests("GET versions/" + vid + "/content"); got < 31 || got > 31+readAhead+3 {
 		t.Fatalf("%d content requests for %d segments read sequentially", got, 31)
+	}
+}
+
+// hashingCipher is a Cipher that also hashes (as the browser's WebCrypto
+// one does), counting its calls.
+type hashingCipher struct {
+	transfer.Cipher
+	calls *atomic.Int64
+}
+
+func (h hashingCipher) SHA256(prefix, data []byte) ([32]byte, bool) {
+	h.calls.Add(1)
+	return sha256.Sum256(append(append([]byte(nil), prefix...), data...)), true
+}
+
+// A cipher's own SHA-256 checks the segments: same bytes, and a flipped
+// byte is still refused.
+func TestCipherSHA256(t *testing.T) {
+	n := transfertest.NewNode()
+	plain, rc := stored(t, n, 20*4096+3)
+	var calls atomic.Int64
+	c := hashingCipher{transfer.GoCipher(rc.Key), &calls}
+	r, err := Open(context.Background(), n.Client(), vid, rc, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := r.WriteTo(&out); err != nil || !bytes.Equal(out.Bytes(), plain) {
+		t.Fatalf("WriteTo: %v", err)
+	}
+	if calls.Load() != 21 {
+		t.Fatalf("%d hashes for 21 segments", calls.Load())
+	}
+	n.Versions[vid].Ciphertext[5*4096+1] ^= 4
+	r, err = Open(context.Background(), n.Client(), vid, rc, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadAt(make([]byte, 10), 5*4096); !errors.Is(err, ErrTampered) {
+		t.Fatalf("flipped byte: %v", err)
 	}
 }
