@@ -74,6 +74,7 @@ type Reader struct {
 	mu       sync.Mutex
 	cache    []cached          // most recently used last
 	inflight map[int]*inflight // segments being fetched (read-ahead or on demand)
+	failed   map[int]bool      // segments whose last fetch failed: read-ahead leaves them to the reader
 	next     int               // the segment after the last one ReadAt used: sequential reading starts read-ahead
 }
 
@@ -173,7 +174,9 @@ func (r *Reader) segment(s int) ([]byte, error) {
 	r.next = s + 1
 	if sequential {
 		for a := s + 1; a <= s+readAhead && a < r.proof.Layout.NumSegments; a++ {
-			r.startLocked(a)
+			if !r.failed[a] {
+				r.startLocked(a)
+			}
 		}
 	}
 	for i, c := range r.cache {
@@ -221,7 +224,13 @@ func (r *Reader) startLocked(s int) *inflight {
 		}
 		r.mu.Lock()
 		delete(r.inflight, s)
-		if err == nil {
+		if err != nil {
+			if r.failed == nil {
+				r.failed = map[int]bool{}
+			}
+			r.failed[s] = true
+		} else {
+			delete(r.failed, s)
 			if len(r.cache) >= cacheSegments {
 				r.cache = r.cache[1:]
 			}
