@@ -68,7 +68,7 @@ test('an administrator adds and disables a user; a user changes their password',
   await login(page, node);
   await page.getByRole('link', { name: 'Admin' }).click();
   await expect(page).toHaveURL(/\/admin$/);
-  await page.getByLabel('User name').fill('bob');
+  await page.getByLabel('User name', { exact: true }).fill('bob');
   await page.getByLabel('Initial password').fill('bob12345678');
   await page.getByRole('button', { name: 'Add user' }).click();
   await expect(page.getByRole('alert')).toContainText('too easy to guess');
