@@ -32,6 +32,11 @@ type StreamServer interface {
 	// is known). done (if not nil) is called once the last byte was handed
 	// over or a read failed. release ends the stream.
 	Serve(name, mime string, size int64, download bool, r io.ReaderAt, done func(error)) (url string, release func(), err error)
+	// ServeDirect is Serve for a file the worker fetches, checks and
+	// decrypts itself (download.Direct), so its bytes never pass through
+	// the page's thread. activity (if not nil) is called as the worker
+	// makes progress.
+	ServeDirect(name, mime string, d download.Direct, download bool, activity func(), done func(error)) (url string, release func(), err error)
 	// Save starts the browser's download of a URL Serve returned.
 	Save(url string) error
 }
@@ -99,7 +104,14 @@ func downloadFile(d itemSource, it drive.Item) error {
 		return errNoStreams
 	}
 	w := &watchedReaderAt{r: f}
-	url, release, err := streamServer.Serve(it.Name, mime, f.Size(), true, w, nil)
+	// A failure the worker reports (the download manager only says
+	// "failed") is said in the page too.
+	done := func(err error) {
+		if err != nil {
+			notifyError("Downloading " + it.Name + " failed: " + downloadError(err))
+		}
+	}
+	url, release, err := serveFile(it.Name, mime, f, true, w, done)
 	if err != nil {
 		if f.Size() <= fallbackMax {
 			return saveSmall(f, it.Name, mime)
@@ -112,6 +124,21 @@ func downloadFile(d itemSource, it drive.Item) error {
 	}
 	w.releaseWhenIdle(release)
 	return nil
+}
+
+// serveFile serves f through the worker: directly when it can fetch, check
+// and decrypt f itself, else read through w (f, watched). Every read or
+// progress of the worker counts as w's activity.
+func serveFile(name, mime string, f drive.File, attach bool, w *watchedReaderAt, done func(error)) (string, func(), error) {
+	if r, ok := f.(*download.Reader); ok {
+		if d, ok := r.Direct(); ok {
+			url, release, err := streamServer.ServeDirect(name, mime, d, attach, w.touch, done)
+			if err == nil {
+				return url, release, nil
+			}
+		}
+	}
+	return streamServer.Serve(name, mime, f.Size(), attach, w, done)
 }
 
 // saveSmall downloads a small file through a blob URL, in memory.
@@ -253,6 +280,13 @@ type watchedReaderAt struct {
 	mu      sync.Mutex
 	last    time.Time
 	reading int
+}
+
+// touch counts as a read (a direct stream's progress).
+func (w *watchedReaderAt) touch() {
+	w.mu.Lock()
+	w.last = time.Now()
+	w.mu.Unlock()
 }
 
 func (w *watchedReaderAt) ReadAt(p []byte, off int64) (int, error) {

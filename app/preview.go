@@ -444,7 +444,7 @@ func (p *previewer) showStream(gen int, f drive.File, name, mime string, kind pr
 		err     error
 	)
 	if streamServer != nil {
-		url, release, err = streamServer.Serve(name, mime, f.Size(), false, f, nil)
+		url, release, err = serveFile(name, mime, f, false, &watchedReaderAt{r: f}, nil)
 	} else {
 		err = errNoStreams
 	}

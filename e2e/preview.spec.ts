@@ -211,3 +211,43 @@ test('a streamed download that breaks is marked failed, not saved as complete', 
   expect(await download.failure()).not.toBeNull();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('the service worker fetches, checks and decrypts a download itself; a tampered segment fails it', async ({ page, node, request }) => {
+  test.setTimeout(180_000);
+  await setupAdmin(request, node);
+  await signInFirst(page, node);
+  await waitWorker(page);
+  const dir = tmpDir();
+  const file = path.join(dir, 'direct.bin');
+  const data = crypto.randomBytes(3 * 1024 * 1024 + 12345);
+  fs.writeFileSync(file, data);
+  await upload(page, [file]);
+
+  // Who fetches the ciphertext: the worker (a direct stream), not the page.
+  const content: { fromWorker: boolean; range: string }[] = [];
+  page.context().on('request', (r) => {
+    if (/\/api\/v1\/versions\/[^/]+\/content/.test(r.url())) content.push({ fromWorker: r.serviceWorker() !== null, range: r.headers()['range'] || '' });
+  });
+  await item(page, 'direct.bin').click();
+  let [download] = await Promise.all([page.waitForEvent('download'), page.locator('#action-download').click()]);
+  const saved = path.join(dir, 'saved.bin');
+  await download.saveAs(saved);
+  expect(fs.readFileSync(saved).equals(data)).toBe(true);
+  expect(content.length).toBeGreaterThanOrEqual(1);
+  expect(content.every((c) => c.fromWorker && /^bytes=\d+-\d+$/.test(c.range))).toBe(true);
+
+  // One flipped bit in the second segment as it comes from the node: the
+  // download fails and the page says why.
+  await page.context().route('**/api/v1/versions/*/content*', async (route) => {
+    const resp = await route.fetch();
+    const body = Buffer.from(await resp.body());
+    const from = Number((/^bytes=(\d+)-/.exec(route.request().headers()['range'] || '') || [])[1]);
+    const at = 1048576 + 100 - from;
+    if (at >= 0 && at < body.length) body[at] ^= 0x01;
+    await route.fulfill({ response: resp, body });
+  });
+  [download] = await Promise.all([page.waitForEvent('download'), page.locator('#action-download').click()]);
+  expect(await download.failure()).not.toBeNull();
+  await expect(page.locator('#cube-toasts [role=alert]')).toContainText('failed verification');
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -84,6 +84,7 @@ self.addEventListener("message", (event) => {
   if (!m || typeof m !== "object") return;
   if (m.cube === "stream" && typeof m.id === "string" && m.port) {
     const s = { id: m.id, name: String(m.name || "download"), type: String(m.type || ""), size: Number(m.size), download: !!m.download, port: m.port, seq: 0, pending: new Map() };
+    if (m.direct) s.direct = directPlan(m.direct);
     s.port.onmessage = (e) => {
       const r = e.data || {};
       const p = s.pending.get(r.seq);
@@ -178,6 +179,7 @@ async function stream(req, url) {
     }
     headers.set("Content-Length", String(end - start + 1));
   }
+  if (s.direct) return new Response(req.method === "HEAD" ? null : directBody(s, start, end), { status, headers });
   let pos = start;
   const body = new ReadableStream({
     async pull(ctrl) {
@@ -201,4 +203,180 @@ async function stream(req, url) {
     },
   }, { highWaterMark: 0 });
   return new Response(req.method === "HEAD" ? null : body, { status, headers });
+}
+
+// ---- Direct streams ---------------------------------------------------------
+// For a file the page has opened and checked against its cap, the page hands
+// over a plan (download.Direct in shared/transfer/download, docs/files.md
+// "Downloads") and this worker fetches, checks and decrypts the segments
+// itself: the bytes go from the network through WebCrypto to the response
+// without crossing the page, whose single thread was the bottleneck.
+// Nothing is enqueued before its segment matched the hash the page checked
+// against the cap; a mismatch errors the body and tells the page.
+
+// Segments checked and decrypted ahead of the one being delivered: the
+// reading of the response waits (and the connection with it) beyond that.
+const directAhead = 4;
+// Attempts without progress for network failures, 5xx answers and short
+// bodies, with doubling waits from half a second up to five.
+const directAttempts = 10;
+
+function directPlan(p) {
+  const key = crypto.subtle.importKey("raw", p.key, "AES-CTR", false, ["decrypt"]);
+  key.catch(() => {});
+  return {
+    url: String(p.url), headers: Object.assign({}, p.headers || {}),
+    size: Number(p.size), segSize: Number(p.segSize),
+    prefix: new Uint8Array(p.prefix), hashes: new Uint8Array(p.hashes), key,
+  };
+}
+
+class DirectError extends Error {
+  constructor(message, tampered) { super(message); this.tampered = !!tampered; }
+}
+
+function directReport(s, event, extra) {
+  try { s.port.postMessage(Object.assign({ event }, extra || {})); } catch (err) { /* the page is gone */ }
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+// directOpen asks the node for ciphertext bytes [off, end) and returns the
+// response, or throws a DirectError (no retry) or a string (retry).
+async function directOpen(d, off, end, signal) {
+  let resp;
+  try {
+    const headers = Object.assign({}, d.headers, { Range: "bytes=" + off + "-" + (end - 1) });
+    resp = await fetch(d.url, { headers, credentials: "same-origin", cache: "no-store", signal });
+  } catch (err) {
+    if (signal.aborted) throw err;
+    throw "the node cannot be reached (" + err.message + ")";
+  }
+  if (resp.status === 206 || (resp.status === 200 && off === 0 && end === d.size)) return resp;
+  if (resp.status >= 500 || resp.status === 429) throw "the node answered with HTTP status " + resp.status;
+  let message = "the node answered with HTTP status " + resp.status;
+  try { const e = await resp.json(); if (e && e.error && e.error.message) message = e.error.message; } catch (err) { /* not JSON */ }
+  throw new DirectError(message, false);
+}
+
+// directCheck checks segment i, held in buf after the hash prefix, and
+// returns its plaintext.
+async function directCheck(d, i, buf) {
+  const off = i * d.segSize;
+  const inner = await crypto.subtle.digest("SHA-256", buf);
+  const outer = new Uint8Array(await crypto.subtle.digest("SHA-256", inner));
+  const want = d.hashes.subarray(32 * i, 32 * i + 32);
+  for (let j = 0; j < 32; j++) {
+    if (outer[j] !== want[j]) throw new DirectError("segment " + i + " does not match its hash", true);
+  }
+  // The counter block of byte off is off/16; a segment that starts inside a
+  // block is decrypted from that block's start, which the prefix bytes
+  // before the ciphertext stand in for (their output is dropped), so no
+  // copy is needed.
+  const skip = off % 16;
+  const block = Math.floor(off / 16);
+  const counter = new Uint8Array(16);
+  const view = new DataView(counter.buffer);
+  view.setUint32(8, Math.floor(block / 2 ** 32));
+  view.setUint32(12, block >>> 0);
+  const pt = await crypto.subtle.decrypt({ name: "AES-CTR", counter, length: 128 }, await d.key, buf.subarray(d.prefix.length - skip));
+  return new Uint8Array(pt, skip);
+}
+
+// directBody streams plaintext bytes [start, end] of s. The segments come
+// from one request for the whole span (a request per segment cost the
+// node and the browser more than the bytes did); after a failure the
+// next request starts at the first segment not yet complete.
+function directBody(s, start, end) {
+  const d = s.direct;
+  const first = Math.floor(start / d.segSize);
+  const last = Math.floor(end / d.segSize);
+  const abort = new AbortController();
+  const ready = []; // promises of checked plaintext, in segment order
+  let failed = null;
+  let wakeReader = null, wakeProducer = null;
+  const wake = (f) => { if (f) f(); };
+  const segLen = (i) => Math.min(d.segSize, d.size - i * d.segSize);
+
+  const produce = async () => {
+    let i = first, attempts = 0, wait = 500;
+    while (i <= last) {
+      let retry;
+      try {
+        const resp = await directOpen(d, i * d.segSize, Math.min((last + 1) * d.segSize, d.size), abort.signal);
+        const reader = resp.body.getReader();
+        let n = segLen(i), fill = 0, buf = new Uint8Array(d.prefix.length + n);
+        buf.set(d.prefix);
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          let v = value;
+          while (v.length) {
+            if (i > last) throw new DirectError("the node sent more of the file than asked for", true);
+            const k = Math.min(v.length, n - fill);
+            buf.set(v.subarray(0, k), d.prefix.length + fill);
+            fill += k;
+            v = v.subarray(k);
+            if (fill < n) continue;
+            const p = directCheck(d, i, buf);
+            p.catch(() => {}); // awaited in order by the reader
+            ready.push(p);
+            wake(wakeReader);
+            i++;
+            attempts = 0;
+            wait = 500;
+            if (i <= last) {
+              n = segLen(i);
+              fill = 0;
+              buf = new Uint8Array(d.prefix.length + n);
+              buf.set(d.prefix);
+            }
+            while (ready.length >= directAhead && !abort.signal.aborted) await new Promise((r) => { wakeProducer = r; });
+            if (abort.signal.aborted) { reader.cancel().catch(() => {}); return; }
+          }
+        }
+        if (i > last) return;
+        retry = "the node sent less of the file than asked for";
+      } catch (err) {
+        if (err instanceof DirectError || abort.signal.aborted) throw err;
+        retry = typeof err === "string" ? err : "the node cannot be reached (" + err.message + ")";
+      }
+      if (++attempts >= directAttempts) throw new DirectError(retry, false);
+      await sleep(wait);
+      wait = Math.min(wait * 2, 5000);
+    }
+  };
+
+  let seg = first;
+  return new ReadableStream({
+    start() {
+      produce().catch((err) => { failed = err; wake(wakeReader); });
+    },
+    async pull(ctrl) {
+      while (!ready.length && !failed) await new Promise((r) => { wakeReader = r; });
+      const i = seg++;
+      let pt;
+      try {
+        if (!ready.length) throw failed;
+        pt = await ready.shift();
+      } catch (err) {
+        abort.abort();
+        wake(wakeProducer);
+        directReport(s, "error", { message: err.message, tampered: !!err.tampered });
+        ctrl.error(err);
+        return;
+      }
+      wake(wakeProducer);
+      const segOff = i * d.segSize;
+      const a = Math.max(0, start - segOff);
+      const b = Math.min(pt.length, end + 1 - segOff);
+      ctrl.enqueue(a === 0 && b === pt.length ? pt : pt.subarray(a, b));
+      directReport(s, "progress", { pos: segOff + b });
+      if (i === last) {
+        ctrl.close();
+        if (end === d.size - 1) directReport(s, "end");
+      }
+    },
+    cancel() { abort.abort(); wake(wakeProducer); },
+  }, { highWaterMark: 0 });
 }

@@ -141,6 +141,21 @@ func (r Routes) VersionContent(ctx context.Context, vid string, off, n int64) ([
 	return nil, &Error{Code: CodeInternal, Message: fmt.Sprintf("The node answered a range request with HTTP status %d.", resp.Status)}
 }
 
+// ContentRequest is where VersionContent fetches a version's ciphertext
+// and the headers it sends (a link's token), for a reader outside this
+// client that fetches it itself (the browser's service worker, which sends
+// the session cookie of the same origin on its own). Range is left to it.
+func (c *Client) ContentRequest(vid string) (url string, header map[string]string) {
+	return c.own().ContentRequest(vid)
+}
+
+// ContentRequest is Client.ContentRequest on these routes.
+func (r Routes) ContentRequest(vid string) (string, map[string]string) {
+	req := &Request{Header: map[string]string{}}
+	r.c.addHeaders(req, http.MethodGet)
+	return strings.TrimRight(r.c.Base, "/") + r.root + "versions/" + url.PathEscape(vid) + "/content", req.Header
+}
+
 // Routes are the routes that move bytes, under one root: the user's own
 // (Prefix, what Client's methods use) or a link's public routes
 // (Client.LinkRoutes). The transfer engines take them through small

@@ -10,16 +10,24 @@
 // reading (backpressure), so a 4 GiB file never sits in memory. A read
 // error errors the response body, and the browser marks the download
 // failed instead of saving a truncated file as complete.
+//
+// ServeDirect registers a file the worker reads itself instead: the page
+// hands over a download.Direct (where the ciphertext is, the segment
+// hashes checked against the cap, the key), and the worker fetches, checks
+// and decrypts it with WebCrypto, reporting progress, the end and failures
+// on the port. Its bytes never cross the page's thread.
 package swstream
 
 import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/communitycube/cube/shared/transfer/download"
 	"github.com/hack-pad/safejs"
 )
 
@@ -67,6 +75,77 @@ func object() (safejs.Value, error) {
 // no Range) available at the returned URL until release. done, if not nil,
 // is called once the last byte was handed over or a read failed.
 func (Server) Serve(name, mime string, size int64, download bool, r io.ReaderAt, done func(error)) (string, func(), error) {
+	s := &stream{r: r, size: size, done: done}
+	return register(s, name, mime, download, safejs.Undefined())
+}
+
+// ServeDirect makes a verified file available at the returned URL until
+// release, fetched, checked and decrypted by the worker itself
+// (download.Direct): its bytes never pass through the page. activity, if
+// not nil, is called as the worker makes progress; done, if not nil, once
+// a response delivered the file's last byte or failed (a segment that
+// fails its check: download.ErrTampered).
+func (Server) ServeDirect(name, mime string, d download.Direct, download bool, activity func(), done func(error)) (string, func(), error) {
+	if !hasSubtle() {
+		return "", nil, errNoSubtle
+	}
+	plan, err := directPlan(d)
+	if err != nil {
+		return "", nil, err
+	}
+	s := &stream{size: d.Size, done: done, activity: activity}
+	return register(s, name, mime, download, plan)
+}
+
+var errNoSubtle = errors.New("WebCrypto is not available in this page")
+
+func hasSubtle() bool {
+	c, err := safejs.Global().Get("crypto")
+	if err != nil || c.IsUndefined() {
+		return false
+	}
+	sub, err := c.Get("subtle")
+	return err == nil && !sub.IsUndefined() && !sub.IsNull()
+}
+
+// directPlan is d as the worker reads it (server/web/worker.js).
+func directPlan(d download.Direct) (safejs.Value, error) {
+	plan, err := object()
+	if err != nil {
+		return plan, err
+	}
+	headers, err := object()
+	if err != nil {
+		return plan, err
+	}
+	for k, v := range d.Header {
+		headers.Set(k, v)
+	}
+	hashes := make([]byte, 0, 32*len(d.SegmentHashes))
+	for _, h := range d.SegmentHashes {
+		hashes = append(hashes, h[:]...)
+	}
+	plan.Set("url", d.URL)
+	plan.Set("headers", headers)
+	plan.Set("size", float64(d.Size))
+	plan.Set("segSize", float64(d.SegmentSize))
+	plan.Set("prefix", bytesToJS(d.HashPrefix))
+	plan.Set("hashes", bytesToJS(hashes))
+	plan.Set("key", bytesToJS(d.Key[:]))
+	return plan, nil
+}
+
+func bytesToJS(b []byte) safejs.Value {
+	u8, _ := safejs.Global().Get("Uint8Array")
+	a, _ := u8.New(len(b))
+	safejs.CopyBytesToJS(a, b)
+	return a
+}
+
+// register hands s to the worker under a new id, with a MessagePort on
+// which the worker asks for bytes (plan undefined) or reports a direct
+// stream's progress.
+func register(s *stream, name, mime string, download bool, plan safejs.Value) (string, func(), error) {
 	ctl, err := controller()
 	if err != nil {
 		return "", nil, err
@@ -84,13 +163,17 @@ func (Server) Serve(name, mime string, size int64, download bool, r io.ReaderAt,
 	}
 	port1, _ := ch.Get("port1")
 	port2, _ := ch.Get("port2")
-	s := &stream{r: r, size: size, port: port1, done: done}
+	s.port = port1
 	s.fn, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
 		if len(args) == 0 {
 			return nil
 		}
 		data, err := args[0].Get("data")
 		if err != nil {
+			return nil
+		}
+		if ev, err := data.Get("event"); err == nil && !ev.IsUndefined() {
+			s.report(data)
 			return nil
 		}
 		seq, err1 := getInt(data, "seq")
@@ -117,9 +200,12 @@ func (Server) Serve(name, mime string, size int64, download bool, r io.ReaderAt,
 	msg.Set("id", id)
 	msg.Set("name", name)
 	msg.Set("type", mime)
-	msg.Set("size", float64(size))
+	msg.Set("size", float64(s.size))
 	msg.Set("download", download)
 	msg.Set("port", port2)
+	if !plan.IsUndefined() {
+		msg.Set("direct", plan)
+	}
 	arr, _ := safejs.Global().Get("Array")
 	transfer, _ := arr.New()
 	transfer.Call("push", port2)
@@ -177,14 +263,46 @@ func (Server) Save(url string) error {
 }
 
 type stream struct {
-	mu     sync.Mutex // one read at a time (zips are sequential)
-	r      io.ReaderAt
-	size   int64
-	port   safejs.Value
-	fn     safejs.Func
-	done   func(error)
-	closed bool
-	ended  bool
+	mu       sync.Mutex // one read at a time (zips are sequential)
+	r        io.ReaderAt
+	size     int64
+	port     safejs.Value
+	fn       safejs.Func
+	done     func(error)
+	activity func() // direct streams: the worker made progress
+	closed   bool
+	ended    bool
+}
+
+// report takes a direct stream's event from the worker: "progress",
+// "end" (a response delivered the last byte) or "error" (with message,
+// and tampered when a segment failed its check).
+func (s *stream) report(data safejs.Value) {
+	ev, _ := data.Get("event")
+	kind, _ := ev.String()
+	if s.activity != nil {
+		go s.activity()
+	}
+	var err error
+	switch kind {
+	case "end":
+	case "error":
+		m, _ := data.Get("message")
+		msg, _ := m.String()
+		if t, e := data.Get("tampered"); e == nil {
+			if b, e := t.Bool(); e == nil && b {
+				err = fmt.Errorf("%w (%s)", download.ErrTampered, msg)
+			}
+		}
+		if err == nil {
+			err = errors.New(msg)
+		}
+	default:
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.finish(err)
 }
 
 func getInt(v safejs.Value, name string) (int, error) {

@@ -68,6 +68,7 @@ type Reader struct {
 	c      Source
 	vid    string
 	cipher transfer.Cipher
+	key    chk.Key // for Direct
 	proof  *chk.Proof
 	size   int64
 
@@ -113,7 +114,7 @@ func Open(ctx context.Context, c Source, versionID string, rc cap.CHK, cipher tr
 	if cipher == nil {
 		cipher = transfer.GoCipher(rc.Key)
 	}
-	return &Reader{ctx: ctx, c: c, vid: versionID, cipher: cipher, proof: proof, size: rc.Size}, nil
+	return &Reader{ctx: ctx, c: c, vid: versionID, cipher: cipher, key: rc.Key, proof: proof, size: rc.Size}, nil
 }
 
 // Size is the plaintext size.
