@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/communitycube/cube/server/auth"
 	"github.com/communitycube/cube/server/db"
@@ -69,7 +70,7 @@ func newFilesEnv(t *testing.T, withGrid bool) *fenv {
 	if withGrid {
 		g := storagetest.NewGrid(t, 3)
 		b := brokertest.New(t, g)
-		h, err := helper.New(helper.Config{Dir: t.TempDir(), Placer: placer{b}, Logger: log})
+		h, err := helper.New(helper.Config{Dir: t.TempDir(), Placer: placer{b}, Logger: log, GapWait: time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -207,7 +207,7 @@ func (httpDiscard) WriteHeader(int)             {}
 func (httpDiscard) Write(p []byte) (int, error) { return len(p), nil }
 
 func TestChunkRules(t *testing.T) {
-	n := newNode(t, nil)
+	n := newNode(t, func(cfg *helper.Config) { cfg.GapWait = 50 * time.Millisecond })
 	f := newFile(t, 1000)
 	size := int64(len(f.cipher))
 	c := n.client(nil)
@@ -230,9 +230,31 @@ func TestChunkRules(t *testing.T) {
 	bad[10] ^= 1
 	code, body = n.chunk(f.si, 100, bad, size)
 	wantCode(t, code, http.StatusConflict, body)
-	// A gap.
+	// A gap that nothing fills (within GapWait).
 	code, body = n.chunk(f.si, 300, ct[300:400], size)
 	wantCode(t, code, http.StatusRequestedRangeNotSatisfiable, body)
+	// A chunk that arrives before the one it follows (an uploader with
+	// several on the wire) waits for it instead.
+	n2 := newNode(t, func(cfg *helper.Config) { cfg.GapWait = time.Minute })
+	c2 := n2.client(nil)
+	if _, err := c2.Begin(ctx, f.si, f.spec(false)); err != nil {
+		t.Fatal(err)
+	}
+	ahead := make(chan int, 1)
+	go func() {
+		code, _ := n2.chunk(f.si, 100, ct[100:200], size)
+		ahead <- code
+	}()
+	select {
+	case code := <-ahead:
+		t.Fatalf("a chunk after a gap was answered (%d) before the gap was filled", code)
+	case <-time.After(100 * time.Millisecond):
+	}
+	code, body = n2.chunk(f.si, 0, ct[:100], size)
+	wantCode(t, code, http.StatusOK, body)
+	if code := <-ahead; code != http.StatusOK {
+		t.Fatalf("the chunk that waited for the gap: %d", code)
+	}
 	// Beyond the declared size.
 	code, body = n.chunk(f.si, 150, append(slices.Clone(ct[150:]), 1, 2, 3), size+3)
 	wantCode(t, code, http.StatusConflict, body) // total differs from the session's

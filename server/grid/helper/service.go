@@ -65,6 +65,11 @@ type Config struct {
 	// accepted only if its remaining bytes, and those of every other open
 	// session, fit without eating into it.
 	ReservedSpace int64
+	// GapWait is how long a chunk that starts beyond the bytes held waits
+	// for them before it is refused as a gap (default DefaultGapWait;
+	// negative: no wait). An uploader with several chunks on the wire, on
+	// separate connections, sees them arrive in any order.
+	GapWait time.Duration
 	// IdleTimeout is how long a session may go without a chunk or a begin
 	// before it is deleted (default DefaultIdleTimeout).
 	IdleTimeout time.Duration
@@ -253,6 +258,9 @@ func New(cfg Config) (*Service, error) {
 	setDefault(&cfg.ResultRetention, DefaultResultRetention)
 	if cfg.SyncDelay <= 0 {
 		cfg.SyncDelay = DefaultSyncDelay
+	}
+	if cfg.GapWait == 0 {
+		cfg.GapWait = DefaultGapWait
 	}
 	if cfg.StallTimeout == 0 {
 		cfg.StallTimeout = DefaultStallTimeout
@@ -667,6 +675,41 @@ func (s *Service) lockSession(ctx context.Context, si wire.StorageIndex) (*sessi
 	return ss, nil
 }
 
+// DefaultGapWait is Config.GapWait's default.
+const DefaultGapWait = 15 * time.Second
+
+// waitHeld waits until the session of si holds off bytes, for at most
+// Config.GapWait (or until ctx ends). WriteChunk then decides as usual: what is
+// still a gap is refused.
+func (s *Service) waitHeld(ctx context.Context, si wire.StorageIndex, off int64) {
+	var timeout <-chan time.Time
+	for {
+		s.mu.Lock()
+		ss := s.sessions[si]
+		if ss == nil || ss.held >= off || ss.placing != nil || ss.removed {
+			s.mu.Unlock()
+			return
+		}
+		grew := ss.grew
+		s.mu.Unlock()
+		if timeout == nil {
+			if s.cfg.GapWait < 0 {
+				return
+			}
+			t := time.NewTimer(s.cfg.GapWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-grew:
+		case <-timeout:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // WriteChunk stores n bytes of ciphertext read from r at offset off. Writes
@@ -687,6 +730,7 @@ func (s *Service) WriteChunk(ctx context.Context, si wire.StorageIndex, off int6
 	if n > s.cfg.MaxChunkSize {
 		return Status{}, fmt.Errorf("%w: chunk of %d bytes exceeds the limit of %d", ErrTooLarge, n, s.cfg.MaxChunkSize)
 	}
+	s.waitHeld(ctx, si, off)
 	if err := s.enter(); err != nil {
 		return Status{}, err
 	}

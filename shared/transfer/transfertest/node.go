@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
@@ -109,6 +110,7 @@ func (n *Node) RoundTrip(ctx context.Context, r *api.Request) (*api.Response, er
 	n.Log = append(n.Log, r.Method+" "+path)
 	n.mu.Unlock()
 	next := func() (*api.Response, error) {
+		n.waitGap(ctx, r, path)
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		return n.serve(r, path), nil
@@ -117,6 +119,35 @@ func (n *Node) RoundTrip(ctx context.Context, r *api.Request) (*api.Response, er
 		return n.Intercept(r, next)
 	}
 	return next()
+}
+
+// gapWait is how long a chunk that starts beyond the bytes held waits for
+// them, as the helper does (its Config.GapWait): uploaders send several
+// chunks at once.
+const gapWait = 5 * time.Second
+
+// waitGap holds a PATCH that starts beyond its session's bytes until they
+// arrive (or gapWait passes, or ctx ends); serve then decides.
+func (n *Node) waitGap(ctx context.Context, r *api.Request, path string) {
+	var a, b, size int64
+	if r.Method != http.MethodPatch || !strings.HasPrefix(path, "uploads/") {
+		return
+	}
+	if _, err := fmt.Sscanf(r.Header["Content-Range"], "bytes %d-%d/%d", &a, &b, &size); err != nil {
+		return
+	}
+	si := strings.TrimPrefix(path, "uploads/")
+	deadline := time.Now().Add(gapWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		n.mu.Lock()
+		s := n.Sessions[si]
+		held := s != nil && int64(len(s.Data)) >= a
+		n.mu.Unlock()
+		if s == nil || held {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Fail builds an API error answer.

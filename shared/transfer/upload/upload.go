@@ -1,9 +1,10 @@
 // Package upload sends a file's ciphertext to the node's helper through the
 // web API (docs/files.md, "Moving bytes"; docs/spec/helper.md): it reads the
 // plaintext from an io.ReaderAt, encrypts it with the file's AES-128-CTR key
-// (transfer.Cipher: WebCrypto in the browser, Go elsewhere) and hashes the ciphertext while the previous chunk is on the
-// wire, sends 1 MiB chunks, resumes from what the node acknowledged after
-// any failure, and checks the node's answer before forming the read cap.
+// (transfer.Cipher: WebCrypto in the browser, Go elsewhere) and hashes the
+// ciphertext while earlier chunks are on the wire, sends 1 MiB chunks
+// (three at once), resumes from what the node acknowledged after any
+// failure, and checks the node's answer before forming the read cap.
 //
 // Files of at most chk.LiteralThreshold (55) bytes, including empty ones,
 // are not uploaded at all: the grid cannot store them as CHK (Tahoe never
@@ -11,7 +12,7 @@
 // the version's metadata like any read cap. Result.StorageIndex is then
 // empty.
 //
-// Memory: three chunk buffers (3 MiB at the default chunk size), whatever
+// Memory: five chunk buffers (5 MiB at the default chunk size), whatever
 // the file size; the source is read once, sequentially (plus once more from
 // the start if a resumed upload needs the crypttext hash of bytes the node
 // already holds).
@@ -40,8 +41,12 @@ import (
 // DefaultChunkSize is the size of one PATCH.
 const DefaultChunkSize = 1 << 20
 
-// numBufs chunk buffers: one on the wire, one ready, one being prepared.
-const numBufs = 3
+// inFlight chunks are sent at once.
+const inFlight = 3
+
+// numBufs chunk buffers: inFlight on the wire, one ready, one being
+// prepared.
+const numBufs = inFlight + 2
 
 // Encoding is what the uploader asks the node for; zero fields leave the
 // choice to the node.
@@ -379,28 +384,79 @@ func (u *Upload) sendFrom(ctx context.Context, from int64) error {
 			u.putBuf(c.buf)
 		}
 	}()
+	// Up to inFlight chunks on the wire at once, each on its own
+	// connection: one at a time left the link idle while each answer came
+	// back. The helper lets a chunk that overtook its predecessor wait for
+	// it (helper spec §5.2). The first failure stops the others.
+	var (
+		wg         sync.WaitGroup
+		slots      = make(chan struct{}, inFlight)
+		errMu      sync.Mutex
+		sendErr    error
+		sendReport sync.Mutex
+	)
+	fail := func(err error) {
+		errMu.Lock()
+		if sendErr == nil {
+			sendErr = err
+		}
+		errMu.Unlock()
+		stop()
+	}
+	failed := func() error {
+		errMu.Lock()
+		defer errMu.Unlock()
+		return sendErr
+	}
 	for c := range chunks {
 		err := u.limiter.Wait(sendCtx, len(c.data))
-		var st api.UploadStatus
 		if err == nil {
-			st, err = u.o.Client.SendChunk(sendCtx, u.siStr, c.off, u.o.Size, c.data)
-		}
-		u.putBuf(c.buf)
-		if err != nil {
-			var ae *api.Error
-			if retry, _ := transfer.Retryable(err); !retry && errors.As(err, &ae) && !transfer.NeedsUser(err) {
-				// The node refused the range (e.g. a gap after it lost bytes
-				// it had not synced yet): a fresh begin says where it is.
-				err = resyncError{err}
+			select {
+			case slots <- struct{}{}:
+			case <-sendCtx.Done():
+				err = sendCtx.Err()
 			}
-			return u.sendError(ctx, err)
 		}
-		u.setAcked(st.Received)
-		u.report(transfer.Progress{State: transfer.Sending})
-		if end := c.off + int64(len(c.data)); st.Received < end {
-			// Not expected from the helper; begin again to learn where it is.
-			return &api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("The node holds %d bytes after a chunk ending at %d.", st.Received, end)}
+		if err != nil || failed() != nil {
+			u.putBuf(c.buf)
+			if err != nil {
+				fail(err)
+			}
+			break
 		}
+		wg.Add(1)
+		go func(c chunk) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			st, err := u.o.Client.SendChunk(sendCtx, u.siStr, c.off, u.o.Size, c.data)
+			u.putBuf(c.buf)
+			if err != nil {
+				var ae *api.Error
+				if retry, _ := transfer.Retryable(err); !retry && errors.As(err, &ae) && !transfer.NeedsUser(err) {
+					// The node refused the range (e.g. a gap after it lost
+					// bytes it had not synced yet): a fresh begin says where
+					// it is.
+					err = resyncError{err}
+				}
+				fail(err)
+				return
+			}
+			u.raiseAcked(st.Received)
+			// One report at a time, in case the callback is not safe for
+			// concurrent use (it may still call Pause, which reports
+			// without this lock).
+			sendReport.Lock()
+			u.report(transfer.Progress{State: transfer.Sending})
+			sendReport.Unlock()
+			if end := c.off + int64(len(c.data)); st.Received < end {
+				// Not expected from the helper; begin again to learn where it is.
+				fail(&api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("The node holds %d bytes after a chunk ending at %d.", st.Received, end)})
+			}
+		}(c)
+	}
+	wg.Wait()
+	if err := failed(); err != nil {
+		return u.sendError(ctx, err)
 	}
 	if err := <-prodErr; err != nil {
 		return u.sendError(ctx, err)
@@ -560,6 +616,14 @@ func (u *Upload) waitResumed(ctx context.Context) error {
 func (u *Upload) setAcked(n int64) {
 	u.mu.Lock()
 	u.acked = n
+	u.mu.Unlock()
+}
+
+// raiseAcked records n acknowledged bytes unless more were already (the
+// answers of chunks sent together come back in any order).
+func (u *Upload) raiseAcked(n int64) {
+	u.mu.Lock()
+	u.acked = max(u.acked, n)
 	u.mu.Unlock()
 }
 

@@ -5,9 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 
 	"github.com/communitycube/cube/shared/api"
@@ -86,12 +87,25 @@ func TestUploadRoundTrip(t *testing.T) {
 func TestUploadRetriesFailures(t *testing.T) {
 	node := transfertest.NewNode()
 	plain := randomBytes(t, 500<<10)
-	var calls atomic.Int64
+	// Every third chunk breaks the connection on its first try, every
+	// seventh finds the node restarting on its next (by offset: chunks go
+	// out several at a time, in any order).
+	var mu sync.Mutex
+	tries := map[string]int{}
 	node.Intercept = func(r *api.Request, next func() (*api.Response, error)) (*api.Response, error) {
-		switch n := calls.Add(1); {
-		case r.Method == http.MethodPatch && n%3 == 0:
+		if r.Method != http.MethodPatch {
+			return next()
+		}
+		var a, b, size int64
+		fmt.Sscanf(r.Header["Content-Range"], "bytes %d-%d/%d", &a, &b, &size)
+		mu.Lock()
+		tries[r.Header["Content-Range"]]++
+		try := tries[r.Header["Content-Range"]]
+		mu.Unlock()
+		switch chunk := a / (64 << 10); {
+		case chunk%3 == 0 && try == 1:
 			return nil, api.ErrOffline // the connection broke
-		case r.Method == http.MethodPatch && n%7 == 0:
+		case chunk%7 == 0 && try == 2:
 			return transfertest.Fail(503, api.CodeBusy, "restarting"), nil
 		}
 		return next()
