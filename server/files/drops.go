@@ -45,12 +45,16 @@ func (e *DropQuotaError) Error() string {
 	return fmt.Sprintf("The owner of this upload folder has no room left for this file (%s). Tell them, or send a smaller file.", units.Bytes(e.Need))
 }
 
-// dropUsage is what link id has received: its dropped files and its
-// uploads in progress.
+// dropUsage is what link id has received over its life (the files
+// completed, adopted or discarded since or not) and its uploads in
+// progress.
 func dropUsage(ctx context.Context, q querier, id string) (api.DropUsage, error) {
 	var u api.DropUsage
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM (
-			SELECT size FROM drop_files WHERE link = ? UNION ALL SELECT size FROM uploads WHERE link = ?)`, id, id).Scan(&u.Files, &u.Bytes)
+	err := q.QueryRowContext(ctx, `SELECT l.received_files + COUNT(u.size), l.received_bytes + COALESCE(SUM(u.size), 0)
+		FROM links l LEFT JOIN uploads u ON u.link = l.id WHERE l.id = ? GROUP BY l.id`, id).Scan(&u.Files, &u.Bytes)
+	if err == sql.ErrNoRows {
+		return api.DropUsage{}, nil
+	}
 	return u, err
 }
 
@@ -212,6 +216,10 @@ func (s *Store) AddDropFile(ctx context.Context, id, token string, req api.DropF
 				verify_cap, storage_index, size, created_at)
 			VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			req.ID, id, l.owner, l.Target, req.Box, req.Meta, v.ID, v.Meta, verifyCap, si, size, s.nowMS())
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE links SET received_files = received_files + 1, received_bytes = received_bytes + ? WHERE id = ?`, size, id)
 		return err
 	})
 }

@@ -318,3 +318,53 @@ func TestDropFilesAndAdoption(t *testing.T) {
 		t.Fatalf("UsageAll %d, Usage %d", all[ann], f.used(ann))
 	}
 }
+
+// A drop's limits are over the link's life: files the owner adopted or
+// discarded still count, so opening the folder does not make room for
+// more; the owner raising the limit does.
+func TestDropLimitsCountAdoptedFiles(t *testing.T) {
+	f := newFixture(t)
+	ann := f.user("ann")
+	root := f.keys(ann)
+	dir := f.folder(ann, root, false)
+	l := f.link(ann, api.CreateLinkRequest{Target: dir.ID, Kind: api.LinkDrop, Drop: &api.DropLimits{MaxFiles: 2}})
+	acc := f.open(l.ID, nil)
+	si, err := f.dropUpload(l.ID, acc.Token, 4000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := dropReq(si.String())
+	second := dropReq("")
+	for _, r := range []api.DropFileRequest{first, second} {
+		if err := f.s.AddDropFile(f.ctx, l.ID, acc.Token, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The owner adopts one and discards the other.
+	if _, err := f.s.CreateNode(f.ctx, ann, api.CreateNodeRequest{ID: newID(), Parent: dir.ID, Kind: api.KindFile, NameHMAC: rnd(32),
+		Meta: rnd(20), Mode: api.ModeSecure, Version: &api.NewVersionBody{ID: newID(), FromDrop: first.ID, Meta: rnd(30)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.DeleteDropFile(f.ctx, ann, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := f.s.GetLink(f.ctx, ann, l.ID); g.DropUsage == nil || g.DropUsage.Files != 2 || g.DropUsage.Bytes != 4000 {
+		t.Fatalf("usage after adoption %+v", g.DropUsage)
+	}
+	var dl *DropLimitError
+	if _, _, err := f.s.BeginDropUpload(f.ctx, l.ID, acc.Token, randomSI(), 100); !errors.As(err, &dl) || dl.Code != api.CodeDropFull {
+		t.Fatalf("a third file after adoption: %v", err)
+	}
+	if err := f.s.AddDropFile(f.ctx, l.ID, acc.Token, dropReq("")); !errors.As(err, &dl) || dl.Code != api.CodeDropFull {
+		t.Fatalf("a third literal file after adoption: %v", err)
+	}
+	if _, err := f.s.UpdateLink(f.ctx, ann, l.ID, api.UpdateLinkRequest{Drop: &api.DropLimits{MaxFiles: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.dropUpload(l.ID, acc.Token, 100); err != nil {
+		t.Fatalf("a third file after the limit was raised: %v", err)
+	}
+	if _, _, err := f.s.BeginDropUpload(f.ctx, l.ID, acc.Token, randomSI(), 100); !errors.As(err, &dl) || dl.Code != api.CodeDropFull {
+		t.Fatalf("a fourth file: %v", err)
+	}
+}
