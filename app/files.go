@@ -35,7 +35,7 @@ type filesPage struct {
 	sortDesc bool
 	sel      map[string]bool
 	anchor   int
-	shown    int // how many items are rendered (long folders page)
+	win      listWindow // the rows rendered of a long folder (virtual.go)
 
 	dragIDs  []string
 	dropOver string
@@ -51,9 +51,6 @@ type filesPage struct {
 	pending    []LocalFile // picked before the folder was loaded
 	thumbs     thumbURLs   // blob: URLs of the shown thumbnails
 }
-
-// filesPageSize is how many items a long folder renders at a time.
-const filesPageSize = 200
 
 func (p *filesPage) OnMount(ctx app.Context) {
 	p.ctx = ctx
@@ -77,6 +74,7 @@ func (p *filesPage) OnMount(ctx app.Context) {
 	uploads.mu.Unlock()
 	uploads.setStorage(ctx.LocalStorage())
 	p.loadRate(ctx)
+	p.releases = append(p.releases, p.win.watch(ctx, p.onScroll))
 	p.releases = append(p.releases, uploads.listen(func(folderID string) {
 		if folderID == "" {
 			return
@@ -198,7 +196,7 @@ func (p *filesPage) OnNav(ctx app.Context) {
 	p.sess.start(ctx, forSignedIn)
 	p.folderID = ctx.Page().URL().Query().Get("id")
 	p.sel = map[string]bool{}
-	p.shown = filesPageSize
+	p.win.reset()
 	p.dlg = dialogState{}
 	p.err, p.notice, p.undo = "", "", nil
 	p.loaded = false
@@ -284,6 +282,7 @@ func (p *filesPage) reload(ctx app.Context) {
 				p.path = anc[:len(anc)-1]
 			}
 			sortItems(p.items, p.sortKey, p.sortDesc)
+			ctx.Defer(p.fitWindow)
 			if pending := p.pending; len(pending) > 0 {
 				p.pending = nil
 				p.upload(pending)
@@ -446,6 +445,8 @@ func (p *filesPage) toggleView(ctx app.Context, e app.Event) {
 		p.view = "grid"
 	}
 	ctx.LocalStorage().Set("cube.files.view", p.view)
+	p.win.reset()
+	ctx.Defer(p.fitWindow)
 }
 
 func (p *filesPage) changeSort(ctx app.Context, e app.Event) {
@@ -878,16 +879,17 @@ func (p *filesPage) listing() app.UI {
 			app.P().Text("Drop files or folders here, or use Upload. They are encrypted in this browser before they leave it."),
 		)
 	}
-	n := min(p.shown, len(p.items))
-	visible := p.items[:n]
+	first, end := p.win.span(len(p.items))
+	visible := p.items[first:end]
 	allOn := len(p.sel) == len(p.items)
 	var body app.UI
 	if p.view == "grid" {
 		body = app.Ul().ID("file-grid").Class("file-grid").Aria("label", "Files").Body(
-			app.Range(visible).Slice(func(i int) app.UI { return p.tile(i) }),
+			app.Range(visible).Slice(func(i int) app.UI { return p.tile(first + i) }),
 		)
 	} else {
-		body = app.Div().ID("file-list").Class("file-list").Role("grid").Aria("label", "Files").Aria("multiselectable", "true").Body(
+		body = app.Div().ID("file-list").Class("file-list").Role("grid").Aria("label", "Files").Aria("multiselectable", "true").
+			Aria("rowcount", len(p.items)+1).Body(
 			app.Div().Class("file-row file-head").Role("row").Body(
 				app.Span().Class("col-check").Body(
 					app.Input().ID("select-all").Type("checkbox").Checked(allOn).Aria("label", "Select all").OnClick(p.selectAll),
@@ -896,7 +898,9 @@ func (p *filesPage) listing() app.UI {
 				app.Span().Class("col-size").Body(p.sortHeader("size", "Size")),
 				app.Span().Class("col-date").Body(p.sortHeader("modified", "Modified")),
 			),
-			app.Range(visible).Slice(func(i int) app.UI { return p.row(i) }),
+			app.Div().ID("file-rows").Role("rowgroup").Body(
+				app.Range(visible).Slice(func(i int) app.UI { return p.row(first + i) }),
+			),
 		)
 	}
 	return app.Div().Class("listing").Body(
@@ -907,16 +911,36 @@ func (p *filesPage) listing() app.UI {
 			)
 		}),
 		body,
-		app.If(n < len(p.items), func() app.UI {
-			return app.Div().Class("more").Body(
-				app.Span().Class("muted").Text(fmt.Sprintf("Showing %d of %d items. ", n, len(p.items))),
-				app.Button().ID("show-more").Class("small").Text(fmt.Sprintf("Show %d more", min(filesPageSize, len(p.items)-n))).
-					OnClick(func(ctx app.Context, e app.Event) { p.shown += filesPageSize }),
-				app.Button().ID("show-all").Class("small").Text("Show all").
-					OnClick(func(ctx app.Context, e app.Event) { p.shown = len(p.items) }),
-			)
-		}),
 	)
+}
+
+// windowID is the element whose children are the rendered items.
+func (p *filesPage) windowID() string {
+	if p.view == "grid" {
+		return "file-grid"
+	}
+	return "file-rows"
+}
+
+// onScroll moves the rendered window of a long folder with the page.
+func (p *filesPage) onScroll(ctx app.Context) {
+	if !p.win.measure(p.windowID(), len(p.items)) {
+		ctx.PreventUpdate()
+		return
+	}
+	ctx.Defer(p.fitWindow)
+}
+
+// fitWindow runs after a render that moved the window or changed the
+// list: it sets the padding that stands in for the rows not drawn, then
+// checks that the window covers the screen (the first render of a long
+// folder draws a guess; rows measured since may say otherwise) and
+// renders again if not.
+func (p *filesPage) fitWindow(ctx app.Context) {
+	p.win.pad(p.windowID(), len(p.items))
+	if p.win.measure(p.windowID(), len(p.items)) {
+		ctx.Dispatch(func(ctx app.Context) { ctx.Defer(p.fitWindow) })
+	}
 }
 
 func (p *filesPage) itemClass(base string, it drive.Item) string {
@@ -946,7 +970,7 @@ func (p *filesPage) row(i int) app.UI {
 	if it.Folder {
 		size = "—"
 	}
-	r := app.Div().Class(p.itemClass("file-row", it)).Role("row").TabIndex(0).
+	r := app.Div().Class(p.itemClass("file-row", it)).Role("row").Aria("rowindex", i+2).TabIndex(0).
 		DataSet("testid", "item").DataSet("name", it.Name).DataSet("id", it.ID).
 		Aria("selected", p.sel[it.ID]).Draggable(true).
 		OnClick(p.clickItem(i)).OnDblClick(func(ctx app.Context, e app.Event) { p.open(ctx, i) }).
@@ -975,7 +999,7 @@ func (p *filesPage) row(i int) app.UI {
 
 func (p *filesPage) tile(i int) app.UI {
 	it := p.items[i]
-	t := app.Li().Class(p.itemClass("file-tile", it)).TabIndex(0).
+	t := app.Li().Class(p.itemClass("file-tile", it)).Aria("setsize", len(p.items)).Aria("posinset", i+1).TabIndex(0).
 		DataSet("testid", "item").DataSet("name", it.Name).DataSet("id", it.ID).
 		Aria("selected", p.sel[it.ID]).Draggable(true).
 		OnClick(p.clickItem(i)).OnDblClick(func(ctx app.Context, e app.Event) { p.open(ctx, i) }).
