@@ -95,15 +95,14 @@ func (p *filesPage) OnMount(ctx app.Context) {
 			ev := args[0]
 			switch key := ev.Get("key").String(); {
 			case key == "Escape":
-				ctx.Dispatch(func(ctx app.Context) {
-					if p.share.kind != "" {
-						p.share.close()
-					} else if p.dlg.kind != "" {
-						p.dlg = dialogState{}
-					} else {
-						p.sel = map[string]bool{}
-					}
-				})
+				// The open dialog is closed by its own close button, whichever
+				// component it belongs to (the share dialogs are others');
+				// only without one does Esc clear the selection.
+				if closeBtn := app.Window().Get("document").Call("querySelector", ".modal-backdrop .modal-close"); closeBtn.Truthy() {
+					closeBtn.Call("click")
+					return nil
+				}
+				ctx.Dispatch(func(ctx app.Context) { p.sel = map[string]bool{} })
 			case (key == "a" || key == "A") && (ev.Get("ctrlKey").Bool() || ev.Get("metaKey").Bool()):
 				tag := strings.ToLower(ev.Get("target").Get("tagName").String())
 				if tag == "input" || tag == "textarea" || tag == "select" {

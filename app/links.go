@@ -31,8 +31,10 @@ type linksPage struct {
 	edit    string // id of the link being edited
 	editExp string // yyyy-mm-dd, "" for none
 	editMax string
-	editErr string
-	busy    bool
+	// a drop link's limits: MB, MB, files ("" for none)
+	editTotal, editFile, editFiles string
+	editErr                        string
+	busy                           bool
 }
 
 func (p *linksPage) OnNav(ctx app.Context) {
@@ -260,6 +262,13 @@ func (p *linksPage) startEdit(l drive.Link) {
 		p.editExp = l.Expires.Local().Format("2006-01-02")
 	}
 	p.editMax = ""
+	p.editTotal, p.editFile, p.editFiles = "", "", ""
+	if d := l.Drop; d != nil {
+		p.editTotal, p.editFile = mbString(d.MaxTotal), mbString(d.MaxFile)
+		if d.MaxFiles > 0 {
+			p.editFiles = strconv.Itoa(d.MaxFiles)
+		}
+	}
 	if l.MaxDownloads > 0 {
 		p.editMax = strconv.Itoa(l.MaxDownloads)
 	}
@@ -275,6 +284,15 @@ func (p *linksPage) editForm(i int) app.UI {
 			return field("link-max", "Download limit (empty: none)", app.Input().Type("number").Min(0).Step(1).
 				Attr("inputmode", "numeric").Value(p.editMax).
 				OnInput(func(ctx app.Context, e app.Event) { p.editMax = inputValue(ctx) }))
+		}).Else(func() app.UI {
+			mb := func(id, label string, v *string) app.UI { return mbField(id, label, v, func() {}) }
+			return app.Div().Body(
+				mb("link-drop-total", "Total size limit, MB (empty: none)", &p.editTotal),
+				mb("link-drop-file", "Limit per file, MB (empty: none)", &p.editFile),
+				field("link-drop-files", "Number of files (empty: no limit)", app.Input().Type("number").Min(0).Step(1).
+					Attr("inputmode", "numeric").Value(p.editFiles).Placeholder("no limit").
+					OnInput(func(ctx app.Context, e app.Event) { p.editFiles = inputValue(ctx) })),
+			)
 		}),
 		errorBox(p.editErr),
 		app.Div().Class("modal-actions").Body(
@@ -310,6 +328,21 @@ func (p *linksPage) save(i int) app.EventHandler {
 				return
 			}
 			req.MaxDownloads = &n
+		} else {
+			var lim api.DropLimits
+			var errT, errF, errN error
+			lim.MaxTotal, errT = parseMB(p.editTotal)
+			lim.MaxFile, errF = parseMB(p.editFile)
+			lim.MaxFiles, errN = parseLimit(p.editFiles)
+			if errT != nil || errF != nil {
+				p.editErr = "Size limits are numbers of MB (empty for none)."
+				return
+			}
+			if errN != nil {
+				p.editErr = "The number of files must be a whole number (empty for none)."
+				return
+			}
+			req.Drop = &lim
 		}
 		id := l.ID
 		p.busy = true
@@ -327,6 +360,14 @@ func (p *linksPage) save(i int) app.EventHandler {
 			})
 		})
 	}
+}
+
+// mbString shows a size limit in MB for an input field ("" for none).
+func mbString(b int64) string {
+	if b <= 0 {
+		return ""
+	}
+	return strconv.FormatFloat(float64(b)/1e6, 'f', -1, 64)
 }
 
 func (p *linksPage) remove(id string) {

@@ -143,10 +143,7 @@ func (s *shareDialog) linkForm() app.UI {
 }
 
 func (s *shareDialog) dropForm() app.UI {
-	mb := func(id, label string, v *string) app.UI {
-		return field(id, label, app.Input().Type("number").Min(0).Step(0.1).Attr("inputmode", "decimal").
-			Value(*v).Placeholder("no limit").OnInput(func(ctx app.Context, e app.Event) { *v, s.err = inputValue(ctx), "" }))
-	}
+	mb := func(id, label string, v *string) app.UI { return mbField(id, label, v, func() { s.err = "" }) }
 	return app.Form().ID("drop-form").OnSubmit(s.createDrop).Body(
 		app.P().Class("muted").Text("Anyone with this link can upload files into this folder, encrypted to you. They cannot see what is in it, nor each other's files."),
 		mb("drop-max-total", "Total size limit, MB (optional)", &s.maxTotal),
@@ -245,6 +242,13 @@ func (s *shareDialog) created(l drive.Link, err error) {
 		return
 	}
 	s.link, s.password = &l, ""
+}
+
+// mbField is an input of a size limit in MB (parseMB reads it) bound to
+// *v; changed runs after each edit.
+func mbField(id, label string, v *string, changed func()) app.UI {
+	return field(id, label, app.Input().Type("number").Min(0).Step(0.1).Attr("inputmode", "decimal").
+		Value(*v).Placeholder("no limit").OnInput(func(ctx app.Context, e app.Event) { *v = inputValue(ctx); changed() }))
 }
 
 // parseMB reads a size in MB (1 MB = 1,000,000 bytes, as sizes are shown);

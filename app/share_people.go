@@ -209,7 +209,7 @@ func permLabel(p string) string {
 func (c *sharePeopleEntry) dialog() app.UI {
 	body := app.Div().Class("share-people").Body(
 		app.Form().ID("share-people-form").OnSubmit(c.share).Body(
-			field("share-people-name", "User or group", app.Input().Type("text").Value(c.name).Required(true).
+			field("share-people-name", "User or group", app.Input().Type("text").Value(c.name).Required(true).AutoFocus(true).
 				Attr("autocomplete", "off").Placeholder("name on this node").
 				OnInput(func(ctx app.Context, e app.Event) { c.name, c.err = inputValue(ctx), "" })),
 			app.Div().Class("field").Body(

@@ -108,6 +108,23 @@ test('an anonymous visitor drops two files; cannot list the folder; over-limit f
   await expect(item(page, 'big.bin')).toHaveCount(0);
   await expect(item(page, 'three.txt')).toHaveCount(0);
 
+  // The owner raises the limits in the link manager: a third file fits.
+  await page.getByRole('link', { name: 'Links', exact: true }).click();
+  const card = page.locator(`[data-testid=link][data-id="${id}"]`);
+  await card.locator('[data-testid=link-edit]').click();
+  await expect(card.locator('#link-drop-files')).toHaveValue('2');
+  await expect(card.locator('#link-drop-file')).toHaveValue('1');
+  await expect(card.locator('#link-max')).toHaveCount(0);
+  await card.locator('#link-drop-files').fill('3');
+  await card.locator('#link-drop-total').fill('5');
+  await card.locator('#link-save').click();
+  await expect(card.locator('[data-testid=link-downloads]')).toContainText('3 files');
+  await expect(card.locator('[data-testid=link-downloads]')).toContainText('5.0 MB in all');
+  await v.reload();
+  await expect(v.locator('#drop-limits')).toContainText('1 more file(s)', { timeout: 60_000 });
+  await v.locator('#drop-files').setInputFiles([{ name: 'three.txt', mimeType: 'text/plain', buffer: Buffer.from('third\n') }]);
+  await expect(three).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+
   // Nothing the visitor sent names the folder's files.
   for (const r of await rec.all()) expect(r.includes('secret-plan')).toBe(false);
   await ctx.close();

@@ -192,7 +192,10 @@ test("a group can edit: bob uploads and makes a folder in alice's folder, which 
   await dialog.locator('#share-people-perm').selectOption('write');
   await dialog.locator('#share-people-submit').click();
   await expect(dialog.locator('[data-testid=grantee][data-name=team]')).toContainText('team (group: bob)');
-  await dialog.locator('.modal-close').click();
+  // Esc closes the dialog and only the dialog: the selection stays.
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(page.locator('#selection-count')).toHaveText('1 selected');
 
   // Bob edits inside.
   await bob.goto(node.url + '/shared');
