@@ -194,8 +194,8 @@ func (r *LeaseRenewer) Run(ctx context.Context) {
 
 // Housekeeping runs the hourly jobs until ctx ends: the trash auto-empty,
 // forgetting dead uploads (alive, if set, tells whether the helper still
-// holds an unfinished one), and forgetting the escrow keys of ended
-// sessions.
+// holds an unfinished one), forgetting expired link tokens and the escrow
+// keys of ended sessions.
 func (s *Store) Housekeeping(ctx context.Context, every time.Duration, uploadAlive func(si wire.StorageIndex) bool) {
 	if every <= 0 {
 		every = time.Hour
@@ -226,6 +226,11 @@ func (s *Store) housekeep(ctx context.Context, uploadAlive func(si wire.StorageI
 		s.Log.Warn("files: forgetting dead uploads", "err", err)
 	} else if n > 0 {
 		s.Log.Info("files: dead uploads forgotten", "uploads", n)
+	}
+	// Access tokens of links are also dropped when any link is opened;
+	// this is for a node whose links nobody opens any more.
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM link_tokens WHERE expires_at < ?`, s.nowMS()); err != nil && ctx.Err() == nil {
+		s.Log.Warn("files: forgetting expired link tokens", "err", err)
 	}
 	if s.Auth != nil {
 		alive := func(th []byte) bool {

@@ -400,3 +400,28 @@ func TestLinkPasswordThrottle(t *testing.T) {
 		t.Fatalf("proof for a link without password: %v", err)
 	}
 }
+
+// Housekeeping forgets expired access tokens even when no link is opened.
+func TestHousekeepingForgetsExpiredLinkTokens(t *testing.T) {
+	f := newFixture(t)
+	ann := f.user("ann")
+	root := f.keys(ann)
+	l := f.link(ann, api.CreateLinkRequest{Target: root, Kind: api.LinkFolder})
+	f.open(l.ID, nil)
+	f.open(l.ID, nil)
+	count := func() (n int) {
+		if err := f.s.DB.QueryRowContext(f.ctx, `SELECT COUNT(*) FROM link_tokens`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	f.s.housekeep(f.ctx, nil)
+	if n := count(); n != 2 {
+		t.Fatalf("live tokens after housekeeping: %d", n)
+	}
+	f.clock.add(api.LinkTokenTTL + time.Minute)
+	f.s.housekeep(f.ctx, nil)
+	if n := count(); n != 0 {
+		t.Fatalf("expired tokens after housekeeping: %d", n)
+	}
+}
