@@ -13,7 +13,9 @@ import (
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/chk"
 	"github.com/communitycube/cube/shared/drive"
+	"github.com/communitycube/cube/shared/scrub"
 	"github.com/communitycube/cube/shared/transfer"
+	"github.com/communitycube/cube/shared/transfer/upload"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
 
@@ -34,6 +36,16 @@ const (
 	upCanceled  upState = "canceled"
 	upConflict  upState = "conflict" // name taken: keep both, replace or skip
 )
+
+// UploadWorkers make the upload.Worker that sends a picked file itself
+// (wasm/upworker: the page's dedicated upload worker), given what is
+// uploaded as parts over the file; nil when they cannot.
+type UploadWorkers func(f LocalFile, parts []scrub.Part) upload.Worker
+
+var uploadWorkers UploadWorkers
+
+// SetUploadWorkers installs the browser's upload workers (cmd/cubeweb).
+func SetUploadWorkers(f UploadWorkers) { uploadWorkers = f }
 
 // maxParallelUploads is how many files are sent at once.
 const maxParallelUploads = 2
@@ -249,6 +261,10 @@ func (u *uploader) run(j *upJob) {
 	}
 	if lm, ok := j.file.(interface{ LastModified() time.Time }); ok {
 		opts.Modified = lm.LastModified()
+	}
+	if uploadWorkers != nil {
+		file := j.file
+		opts.Worker = func(parts []scrub.Part) upload.Worker { return uploadWorkers(file, parts) }
 	}
 	resumed := false
 	if storage != nil {

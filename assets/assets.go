@@ -1,11 +1,11 @@
-// Package assets holds the static files the node serves under /web/: icons
-// and the stylesheet. They are embedded in the cube binary, so a node needs
-// nothing from anywhere else.
+// Package assets holds the static files the node serves under /web/: icons,
+// the stylesheet and the upload worker. They are embedded in the cube
+// binary, so a node needs nothing from anywhere else.
 package assets
 
 import "embed"
 
 // FS is the tree of static files; paths are relative (e.g. "cube.css").
 //
-//go:embed *.css *.svg *.png
+//go:embed *.css *.svg *.png *.js
 var FS embed.FS

@@ -72,11 +72,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("%w (%v)", ErrOffline, err)
 	}
 	if resp.Status >= 300 {
-		var er ErrorResponse
-		if json.Unmarshal(resp.Body, &er) == nil && er.Error.Code != "" {
-			return &er.Error
-		}
-		return &Error{Code: CodeInternal, Message: fmt.Sprintf("The node answered with HTTP status %d.", resp.Status)}
+		return ResponseError(resp.Status, resp.Body)
 	}
 	if out != nil && len(resp.Body) > 0 {
 		if err := json.Unmarshal(resp.Body, out); err != nil {
@@ -87,6 +83,16 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		c.CSRF = st.CSRFToken
 	}
 	return nil
+}
+
+// ResponseError is the *Error of a non-2xx answer: the node's own (its
+// JSON error body), or one naming the status.
+func ResponseError(status int, body []byte) *Error {
+	var er ErrorResponse
+	if json.Unmarshal(body, &er) == nil && er.Error.Code != "" {
+		return &er.Error
+	}
+	return &Error{Code: CodeInternal, Message: fmt.Sprintf("The node answered with HTTP status %d.", status)}
 }
 
 // State fetches the session state (and remembers the CSRF token).

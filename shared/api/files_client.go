@@ -156,6 +156,21 @@ func (r Routes) ContentRequest(vid string) (string, map[string]string) {
 	return strings.TrimRight(r.c.Base, "/") + r.root + "versions/" + url.PathEscape(vid) + "/content", req.Header
 }
 
+// ChunkRequest is the route of upload session si's chunks (PATCH, with
+// Content-Range) and the other headers a request to it needs (its
+// Content-Type, the CSRF token, a link's token), for a sender outside this
+// client (upload.Worker).
+func (c *Client) ChunkRequest(si string) (url string, header map[string]string) {
+	return c.own().ChunkRequest(si)
+}
+
+// ChunkRequest is Client.ChunkRequest on these routes.
+func (r Routes) ChunkRequest(si string) (string, map[string]string) {
+	req := &Request{Header: map[string]string{"Content-Type": "application/octet-stream"}}
+	r.c.addHeaders(req, http.MethodPatch)
+	return strings.TrimRight(r.c.Base, "/") + r.uploadPath(si), req.Header
+}
+
 // Routes are the routes that move bytes, under one root: the user's own
 // (Prefix, what Client's methods use) or a link's public routes
 // (Client.LinkRoutes). The transfer engines take them through small
@@ -185,11 +200,7 @@ func (c *Client) send(ctx context.Context, method, path string, header map[strin
 		return nil, fmt.Errorf("%w (%v)", ErrOffline, err)
 	}
 	if resp.Status >= 300 {
-		var er ErrorResponse
-		if json.Unmarshal(resp.Body, &er) == nil && er.Error.Code != "" {
-			return nil, &er.Error
-		}
-		return nil, &Error{Code: CodeInternal, Message: fmt.Sprintf("The node answered with HTTP status %d.", resp.Status)}
+		return nil, ResponseError(resp.Status, resp.Body)
 	}
 	return resp, nil
 }

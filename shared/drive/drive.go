@@ -29,6 +29,7 @@ import (
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/chk"
+	"github.com/communitycube/cube/shared/scrub"
 	"github.com/communitycube/cube/shared/transfer"
 	"github.com/communitycube/cube/shared/transfer/upload"
 	"github.com/communitycube/cube/shared/vault"
@@ -1092,6 +1093,11 @@ type PutOptions struct {
 	// Thumbnail, if set, is a small image (at most vault.MaxThumbnail
 	// bytes) sealed into the version's metadata.
 	Thumbnail []byte
+	// Worker, if set, makes the upload.Worker that sends the file itself
+	// (the browser's upload worker), given what is uploaded as parts over
+	// the source (the scrubbing plan's; one part of the whole source
+	// without scrubbing). It returns nil when it cannot.
+	Worker func(parts []scrub.Part) upload.Worker
 }
 
 // File is a version's plaintext, verified against its cap as it is read.

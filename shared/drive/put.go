@@ -54,11 +54,13 @@ type payloadOptions struct {
 	encoding  upload.Encoding
 	rateLimit int
 	progress  func(transfer.Progress)
+	worker    func(parts []scrub.Part) upload.Worker
 }
 
 func newPayload(src io.ReaderAt, size int64, o payloadOptions) (payload, error) {
 	p := payload{size: size}
 	source := src
+	parts := []scrub.Part{{Off: 0, Len: size}}
 	if !o.noScrub {
 		plan, err := scrub.Scrub(src, size, o.name)
 		if err != nil {
@@ -67,6 +69,11 @@ func newPayload(src io.ReaderAt, size int64, o payloadOptions) (payload, error) 
 		source = NewPlanReaderAt(plan, src)
 		p.size = plan.Size()
 		p.scrubbed = scrubbedNames(plan.Removed)
+		parts = plan.Parts
+	}
+	var worker upload.Worker
+	if o.worker != nil {
+		worker = o.worker(parts)
 	}
 	if o.key != nil {
 		p.key = *o.key
@@ -87,7 +94,7 @@ func newPayload(src io.ReaderAt, size int64, o payloadOptions) (payload, error) 
 	up, err := upload.New(upload.Options{
 		Client: o.sessions, Source: source, Size: p.size, Key: p.key,
 		Encoding: o.encoding, RateLimit: o.rateLimit, Progress: o.progress,
-		Cipher: o.cipher(p.key),
+		Cipher: o.cipher(p.key), Worker: worker,
 	})
 	if err != nil {
 		return p, err
@@ -128,7 +135,7 @@ func (d *Drive) NewPut(src io.ReaderAt, size int64, o PutOptions) (*Put, error) 
 	var err error
 	p.payload, err = newPayload(src, size, payloadOptions{
 		sessions: d.c, cipher: d.cipher, name: o.Name, mime: o.MIME, noScrub: o.NoScrub, key: o.Key,
-		encoding: o.Encoding, rateLimit: o.RateLimit, progress: o.Progress,
+		encoding: o.Encoding, rateLimit: o.RateLimit, progress: o.Progress, worker: o.Worker,
 	})
 	if err != nil {
 		return nil, err

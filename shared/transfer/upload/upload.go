@@ -91,6 +91,10 @@ type Options struct {
 	// Cipher defaults to transfer.GoCipher(Key); the browser passes
 	// WebCrypto (transfer.Cipher: WebCrypto in the browser, Go elsewhere).
 	Cipher transfer.Cipher
+	// Worker, if set, sends the ciphertext itself (the browser's upload
+	// worker, which reads the same bytes as Source from the picked file).
+	// It is used when Client is a ChunkRequester and no rate limit is set.
+	Worker Worker
 }
 
 // Result is a finished upload.
@@ -133,12 +137,16 @@ type Upload struct {
 	canceled  bool
 	cancelRun context.CancelFunc
 	acked     int64
+	byWorker  bool // a Worker is sending this round
+	switching bool // ... and is being stopped for a rate limit
 
 	// Touched by one producer at a time (sendFrom waits for it to end).
-	hasher *hashtree.Hasher
-	hashed int64
-	bufs   chan []byte
-	nbufs  int
+	hasher     *hashtree.Hasher
+	hashed     int64
+	workerHash *[32]byte // the crypttext hash, when a Worker sent it all
+	noWorker   bool      // the Worker could not run
+	bufs       chan []byte
+	nbufs      int
 }
 
 // New prepares an upload; nothing is sent before Run.
@@ -178,8 +186,21 @@ func (u *Upload) StorageIndex() string {
 	return u.siStr
 }
 
-// SetRateLimit changes the rate limit (KB/s, 0: none), at once.
-func (u *Upload) SetRateLimit(kbps int) { u.limiter.SetRate(kbps) }
+// SetRateLimit changes the rate limit (KB/s, 0: none), at once. A Worker
+// does not pace its chunks: one sending is stopped and the upload goes on
+// by itself from what the node holds.
+func (u *Upload) SetRateLimit(kbps int) {
+	u.limiter.SetRate(kbps)
+	if kbps <= 0 {
+		return
+	}
+	u.mu.Lock()
+	if u.byWorker && u.stopSend != nil {
+		u.switching = true
+		u.stopSend()
+	}
+	u.mu.Unlock()
+}
 
 // Pause stops sending: the chunk on the wire is abandoned (the node keeps
 // what arrived) and Run waits for Resume or Cancel.
@@ -299,7 +320,8 @@ func (u *Upload) run(ctx context.Context) (Result, error) {
 		if err == nil {
 			u.report(transfer.Progress{State: transfer.Finishing})
 			var up api.Uploaded
-			if up, err = u.o.Client.FinishUpload(ctx, u.siStr, u.crypttextHash()); err == nil {
+			sum := u.crypttextSum()
+			if up, err = u.o.Client.FinishUpload(ctx, u.siStr, sum[:]); err == nil {
 				return u.check(up)
 			}
 		}
@@ -348,6 +370,12 @@ func (u *Upload) round(ctx context.Context, begin api.BeginUploadRequest) error 
 		from = u.o.Size
 	}
 	u.setAcked(from)
+	if from == u.o.Size && u.workerHash != nil {
+		return nil // the node has it all and a Worker hashed it all
+	}
+	if w, cr := u.worker(); w != nil {
+		return u.sendByWorker(ctx, w, cr, from)
+	}
 	return u.sendFrom(ctx, from)
 }
 
@@ -464,12 +492,14 @@ func (u *Upload) sendFrom(ctx context.Context, from int64) error {
 	return nil
 }
 
-// sendError tells a pause (which cancels the send context) from a failure.
+// sendError tells a pause (which cancels the send context), or a Worker
+// stopped for a rate limit, from a failure. Both go round again.
 func (u *Upload) sendError(ctx context.Context, err error) error {
 	u.mu.Lock()
-	paused := u.paused
+	again := u.paused || u.switching
+	u.switching = false
 	u.mu.Unlock()
-	if paused && ctx.Err() == nil && errors.Is(err, context.Canceled) {
+	if again && ctx.Err() == nil && errors.Is(err, context.Canceled) {
 		return errPaused
 	}
 	return err
@@ -556,14 +586,6 @@ func readFull(r io.ReaderAt, b []byte, off int64) (int, error) {
 	return n, fmt.Errorf("%w at byte %d: %w", ErrSource, off+int64(n), err)
 }
 
-func (u *Upload) crypttextHash() []byte {
-	if u.hashed != u.o.Size {
-		panic("upload: finishing before the whole file was hashed")
-	}
-	h := u.hasher.Sum()
-	return h[:]
-}
-
 // check verifies the node's answer against what was sent and forms the
 // read cap.
 func (u *Upload) check(up api.Uploaded) (Result, error) {
@@ -584,8 +606,7 @@ func (u *Upload) check(up api.Uploaded) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrMismatch, err)
 	}
-	h := u.hasher.Sum()
-	if !ueb.HasCrypttextHash || ueb.CrypttextHash != h {
+	if !ueb.HasCrypttextHash || ueb.CrypttextHash != u.crypttextSum() {
 		return Result{}, fmt.Errorf("%w: the node encoded other ciphertext than was sent (crypttext hash)", ErrMismatch)
 	}
 	if ueb.Size != u.o.Size || ueb.K != v.K || ueb.N != v.N {

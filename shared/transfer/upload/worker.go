@@ -1,0 +1,151 @@
+package upload
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/communitycube/cube/shared/api"
+	"github.com/communitycube/cube/shared/chk"
+	"github.com/communitycube/cube/shared/transfer"
+)
+
+// A Worker reads, encrypts, hashes and sends a file's ciphertext itself,
+// so that the bytes never pass through this program: in the browser, a
+// dedicated Web Worker (wasm/upworker, server/web's upload-worker.js) that
+// reads the picked file, encrypts with WebCrypto and sends the chunks. The
+// page's thread, which Go's wasm runs on, was the limit of uploads.
+//
+// The Upload still decides everything else: where to start (the node's
+// session), retries, pauses, the rate limit (a limited upload is sent by
+// the Upload itself), and the check of the node's answer.
+type Worker interface {
+	// Send sends ciphertext bytes [job.From, job.Size) to the session's
+	// chunk route and returns SHA-256(job.Prefix ‖ the whole ciphertext)
+	// (the inner hash of the crypttext hash) once the node acknowledged
+	// everything. A Worker keeps what it hashed between calls, so a resumed
+	// upload reads again only what it has not hashed. acked is called
+	// with the node's count of bytes held after each chunk. The error is a
+	// *WorkerError, or ctx's.
+	Send(ctx context.Context, job WorkerJob, acked func(received int64)) (inner [32]byte, err error)
+}
+
+// WorkerJob is one round of a Worker's sending.
+type WorkerJob struct {
+	URL       string            // the session's chunk route (PATCH, Content-Range)
+	Header    map[string]string // to add to each request (CSRF token, a link's token)
+	From      int64             // first byte the node lacks
+	Size      int64             // of the whole file (plaintext = ciphertext)
+	Key       chk.Key           // AES-128-CTR, counter 0 at byte 0
+	ChunkSize int               // bytes per request
+	InFlight  int               // requests at once
+	Prefix    []byte            // netstring of the crypttext hash's tag
+}
+
+// WorkerError is a failure a Worker reports; Err turns it into what the
+// Upload's retry logic expects of its own sending.
+type WorkerError struct {
+	// "offline", "http", "source", "protocol", or "unavailable": the
+	// Worker cannot run at all (the Upload then sends by itself).
+	Kind    string
+	Status  int    // Kind "http": the node's HTTP status
+	Body    []byte // Kind "http": the node's answer
+	Message string
+}
+
+func (e *WorkerError) Error() string { return e.Message }
+
+// ChunkRequester is what Sessions may also offer for a Worker: the chunk
+// route of session si and the headers its requests need.
+type ChunkRequester interface {
+	ChunkRequest(si string) (url string, header map[string]string)
+}
+
+// err maps a Worker's failure to the errors the Upload's own sending
+// gives: ErrOffline for the network, *api.Error for the node's refusals,
+// ErrSource for the file.
+func (e *WorkerError) err() error {
+	switch e.Kind {
+	case "offline":
+		return fmt.Errorf("%w (%s)", api.ErrOffline, e.Message)
+	case "http":
+		return api.ResponseError(e.Status, e.Body)
+	case "source":
+		return fmt.Errorf("%w: %s", ErrSource, e.Message)
+	}
+	return &api.Error{Code: api.CodeConflict, Message: e.Message}
+}
+
+// worker is the Worker to use for this round, or nil: there is none, the
+// routes cannot name their chunk URL, or a rate limit is set (the Upload
+// paces its own chunks).
+func (u *Upload) worker() (Worker, ChunkRequester) {
+	cr, ok := u.o.Client.(ChunkRequester)
+	if u.o.Worker == nil || !ok || u.limiter.Rate() > 0 || u.noWorker {
+		return nil, nil
+	}
+	return u.o.Worker, cr
+}
+
+// sendByWorker is sendFrom through a Worker.
+func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, from int64) error {
+	sendCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	u.mu.Lock()
+	if u.paused {
+		u.mu.Unlock()
+		return errPaused
+	}
+	u.stopSend, u.byWorker = stop, true
+	u.mu.Unlock()
+	defer func() {
+		u.mu.Lock()
+		u.stopSend, u.byWorker = nil, false
+		u.mu.Unlock()
+	}()
+	url, header := cr.ChunkRequest(u.siStr)
+	job := WorkerJob{
+		URL: url, Header: header, From: from, Size: u.o.Size, Key: u.o.Key,
+		ChunkSize: u.o.ChunkSize, InFlight: inFlight, Prefix: chk.CrypttextHashPrefix(),
+	}
+	var reportMu sync.Mutex
+	inner, err := w.Send(sendCtx, job, func(received int64) {
+		u.raiseAcked(received)
+		reportMu.Lock()
+		u.report(transfer.Progress{State: transfer.Sending})
+		reportMu.Unlock()
+	})
+	if err != nil {
+		var we *WorkerError
+		if errors.As(err, &we) && we.Kind == "unavailable" {
+			u.noWorker = true
+			return errPaused // round again, without the Worker
+		}
+		if errors.As(err, &we) {
+			err = we.err()
+			var ae *api.Error
+			if retry, _ := transfer.Retryable(err); !retry && errors.As(err, &ae) && !transfer.NeedsUser(err) {
+				err = resyncError{err} // as sendFrom: a fresh begin says where the node is
+			}
+		}
+		return u.sendError(ctx, err)
+	}
+	u.setAcked(u.o.Size)
+	sum := sha256.Sum256(inner[:])
+	u.workerHash = &sum
+	return nil
+}
+
+// crypttextSum is the crypttext hash of what was sent: the Worker's, or
+// the Upload's own hasher's.
+func (u *Upload) crypttextSum() [32]byte {
+	if u.workerHash != nil {
+		return *u.workerHash
+	}
+	if u.hashed != u.o.Size {
+		panic("upload: finishing before the whole file was hashed")
+	}
+	return u.hasher.Sum()
+}

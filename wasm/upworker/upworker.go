@@ -1,0 +1,301 @@
+//go:build js && wasm
+
+// Package upworker is upload.Worker for a file picked in the browser: the
+// page's dedicated upload worker (/web/upload-worker.js, from assets/)
+// reads the file, encrypts it with WebCrypto, hashes the ciphertext and
+// sends it to the node, so that the bytes never cross the page's thread.
+// One worker serves every upload of the page; messages carry the upload's
+// id and a round number, so a late message of a stopped round is ignored.
+package upworker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sync"
+
+	"github.com/communitycube/cube/shared/scrub"
+	"github.com/communitycube/cube/shared/transfer/upload"
+	"github.com/hack-pad/safejs"
+)
+
+// ScriptURL is where the node serves the worker.
+const ScriptURL = "/web/upload-worker.js"
+
+// Worker sends one upload (upload.Worker).
+type Worker struct {
+	id    string
+	file  safejs.Value
+	parts []scrub.Part
+}
+
+// New returns the Worker for file (a JavaScript File or Blob) whose upload
+// is parts over it, or nil when this page cannot run one (no Worker, no
+// WebCrypto: then the upload sends by itself).
+func New(file safejs.Value, parts []scrub.Part) upload.Worker {
+	mu.Lock()
+	dead := broken
+	mu.Unlock()
+	if dead || file.IsUndefined() || file.IsNull() || !available() {
+		return nil
+	}
+	var b [12]byte
+	rand.Read(b[:])
+	return &Worker{id: hex.EncodeToString(b[:]), file: file, parts: parts}
+}
+
+func available() bool {
+	g := safejs.Global()
+	if w, err := g.Get("Worker"); err != nil || w.IsUndefined() {
+		return false
+	}
+	c, err := g.Get("crypto")
+	if err != nil || c.IsUndefined() {
+		return false
+	}
+	s, err := c.Get("subtle")
+	return err == nil && !s.IsUndefined() && !s.IsNull()
+}
+
+// The page's one worker and the rounds waiting for its messages.
+var (
+	mu      sync.Mutex
+	started bool
+	broken  bool // the script failed to load or run: uploads send by themselves
+	worker  safejs.Value
+	onMsg   safejs.Func
+	waiting = map[string]*round{} // by id
+	rounds  int
+)
+
+// round is one Send waiting for the worker.
+type round struct {
+	n     int
+	acked func(int64)
+	done  chan result
+}
+
+type result struct {
+	inner [32]byte
+	err   error
+}
+
+// start returns the worker, starting it on first use.
+func start() (safejs.Value, error) {
+	if started {
+		return worker, nil
+	}
+	ctor, err := safejs.Global().Get("Worker")
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	w, err := ctor.New(ScriptURL)
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	onMsg, err = safejs.FuncOf(func(_ safejs.Value, args []safejs.Value) any {
+		if len(args) > 0 {
+			if data, err := args[0].Get("data"); err == nil {
+				receive(data)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return safejs.Undefined(), err
+	}
+	w.Set("onmessage", onMsg.Value())
+	onErr, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		failAll()
+		return nil
+	})
+	if err == nil {
+		w.Set("onerror", onErr.Value())
+	}
+	worker, started = w, true
+	return w, nil
+}
+
+// receive dispatches a message of the worker to its round. It runs in a
+// JavaScript callback: it must not block.
+func receive(data safejs.Value) {
+	id := str(data, "id")
+	n := num(data, "round")
+	mu.Lock()
+	r := waiting[id]
+	mu.Unlock()
+	if r == nil || r.n != int(n) {
+		return
+	}
+	switch str(data, "type") {
+	case "acked":
+		go r.acked(int64(num(data, "received")))
+	case "done":
+		var res result
+		if v, err := data.Get("inner"); err == nil {
+			if k, err := safejs.CopyBytesToGo(res.inner[:], v); err != nil || k != len(res.inner) {
+				res.err = &upload.WorkerError{Kind: "protocol", Message: "the upload worker gave no hash"}
+			}
+		}
+		r.finish(res)
+	case "error":
+		we := &upload.WorkerError{Kind: str(data, "kind"), Status: int(num(data, "status")), Message: str(data, "message")}
+		if b, err := data.Get("body"); err == nil && !b.IsNull() && !b.IsUndefined() {
+			if l, err := b.Get("length"); err == nil {
+				if n, err := l.Int(); err == nil && n > 0 && n <= 1<<20 {
+					we.Body = make([]byte, n)
+					safejs.CopyBytesToGo(we.Body, b)
+				}
+			}
+		}
+		r.finish(result{err: we})
+	}
+}
+
+// failAll ends every waiting round: the worker's script did not load (or
+// threw). The Upload then sends by itself (WorkerError kind "unavailable").
+func failAll() {
+	mu.Lock()
+	broken = true
+	rs := make([]*round, 0, len(waiting))
+	for _, r := range waiting {
+		rs = append(rs, r)
+	}
+	mu.Unlock()
+	for _, r := range rs {
+		r.finish(result{err: &upload.WorkerError{Kind: "unavailable", Message: "the upload worker did not start"}})
+	}
+}
+
+func (r *round) finish(res result) {
+	select {
+	case r.done <- res:
+	default:
+	}
+}
+
+// Send implements upload.Worker.
+func (w *Worker) Send(ctx context.Context, job upload.WorkerJob, acked func(int64)) ([32]byte, error) {
+	mu.Lock()
+	wk, err := start()
+	if err != nil || broken {
+		broken = true
+		mu.Unlock()
+		return [32]byte{}, &upload.WorkerError{Kind: "unavailable", Message: "the upload worker cannot start"}
+	}
+	rounds++
+	r := &round{n: rounds, acked: acked, done: make(chan result, 1)}
+	waiting[w.id] = r
+	mu.Unlock()
+	defer func() {
+		mu.Lock()
+		if waiting[w.id] == r {
+			delete(waiting, w.id)
+		}
+		mu.Unlock()
+	}()
+	msg, err := w.message(job, r.n)
+	if err == nil {
+		_, err = wk.Call("postMessage", msg)
+	}
+	if err != nil {
+		return [32]byte{}, &upload.WorkerError{Kind: "unavailable", Message: "the upload worker cannot take the file: " + err.Error()}
+	}
+	select {
+	case res := <-r.done:
+		return res.inner, res.err
+	case <-ctx.Done():
+		if m, err := object(); err == nil {
+			m.Set("type", "abort")
+			m.Set("id", w.id)
+			wk.Call("postMessage", m)
+		}
+		return [32]byte{}, ctx.Err()
+	}
+}
+
+// message is the worker's "send" message for job.
+func (w *Worker) message(job upload.WorkerJob, n int) (safejs.Value, error) {
+	m, err := object()
+	if err != nil {
+		return m, err
+	}
+	headers, err := object()
+	if err != nil {
+		return m, err
+	}
+	for k, v := range job.Header {
+		headers.Set(k, v)
+	}
+	arr, err := safejs.Global().Get("Array")
+	if err != nil {
+		return m, err
+	}
+	parts, err := arr.New()
+	if err != nil {
+		return m, err
+	}
+	for _, p := range w.parts {
+		o, err := object()
+		if err != nil {
+			return m, err
+		}
+		if p.Data != nil {
+			o.Set("data", bytesToJS(p.Data))
+		} else {
+			o.Set("off", float64(p.Off))
+			o.Set("len", float64(p.Len))
+		}
+		parts.Call("push", o)
+	}
+	m.Set("type", "send")
+	m.Set("id", w.id)
+	m.Set("round", n)
+	m.Set("file", w.file)
+	m.Set("parts", parts)
+	m.Set("from", float64(job.From))
+	m.Set("size", float64(job.Size))
+	m.Set("key", bytesToJS(job.Key[:]))
+	m.Set("url", job.URL)
+	m.Set("headers", headers)
+	m.Set("chunk", job.ChunkSize)
+	m.Set("inFlight", job.InFlight)
+	m.Set("prefix", bytesToJS(job.Prefix))
+	return m, nil
+}
+
+var errNoObject = errors.New("upworker: no Object")
+
+func object() (safejs.Value, error) {
+	ctor, err := safejs.Global().Get("Object")
+	if err != nil {
+		return safejs.Undefined(), errNoObject
+	}
+	return ctor.New()
+}
+
+func bytesToJS(b []byte) safejs.Value {
+	u8, _ := safejs.Global().Get("Uint8Array")
+	a, _ := u8.New(len(b))
+	safejs.CopyBytesToJS(a, b)
+	return a
+}
+
+func str(v safejs.Value, name string) string {
+	x, err := v.Get(name)
+	if err != nil {
+		return ""
+	}
+	s, _ := x.String()
+	return s
+}
+
+func num(v safejs.Value, name string) float64 {
+	x, err := v.Get(name)
+	if err != nil {
+		return 0
+	}
+	f, _ := x.Float()
+	return f
+}
