@@ -31,6 +31,9 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   projects: bench
-    ? [{ name: 'bench', testMatch: /.*\.bench\.ts/, workers: 1, fullyParallel: false, timeout: 600_000 } as any]
+    // No trace while measuring: recording one (screencast frames,
+    // snapshots) took a third of the page's thread and most of the
+    // browser process, and halved the upload speed measured.
+    ? [{ name: 'bench', testMatch: /.*\.bench\.ts/, workers: 1, fullyParallel: false, timeout: 600_000, use: { trace: 'off' } } as any]
     : [{ name: 'e2e', testMatch: /.*\.spec\.ts/ }],
 });
