@@ -401,3 +401,25 @@ test('a 360 px wide screen shows /files with items, list and grid, without horiz
   await noOverflow();
   await ctx.close();
 });
+
+test('a double-click on an item at the bottom of the screen opens it, not a button of the selection bar', async ({ page, node, request }) => {
+  await setupAdmin(request, node);
+  await signIn(page, node);
+  for (const name of ['First', 'Low']) {
+    await page.locator('#new-folder').click();
+    await page.locator('#mkdir-name').fill(name);
+    await page.locator('#mkdir-name-submit').click();
+    await expect(item(page, name)).toBeVisible();
+  }
+  // Make the screen end just below the middle of the row: the selection bar
+  // that the first click shows floats there.
+  const box = (await item(page, 'Low').boundingBox())!;
+  await page.setViewportSize({ width: 1280, height: Math.round(box.y + box.height / 2 + 30) });
+  const at = (await item(page, 'Low').boundingBox())!;
+  const x = at.x + at.width / 2, y = at.y + at.height / 2;
+  // A person's double-click: two clicks a moment apart.
+  await page.mouse.click(x, y);
+  await page.waitForTimeout(150);
+  await page.mouse.click(x, y, { clickCount: 2 });
+  await expect(page.locator('#breadcrumbs [aria-current=location]')).toHaveText('Low');
+});
