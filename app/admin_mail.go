@@ -72,7 +72,9 @@ func (m *adminMail) Render() app.UI {
 	return app.Section().ID("admin-mail").Class("card").Body(
 		app.H2().Text("Mail"),
 		app.P().Class("muted").Text("With these settings the node sends share links by e-mail for its users. Without them, users send links from their own mail program. Mails from the node never carry a link's key."),
-		app.Form().ID("mail-form").OnSubmit(m.save).Body(
+		// The fields wait for the stored settings: typed into before they
+		// came, they were overwritten by them (and saved half empty).
+		app.Form().ID("mail-form").OnSubmit(m.save).Body(app.FieldSet().Class("plain").Disabled(!m.loaded).Body(
 			text("mail-host", "SMTP server", &m.s.Host, "text", "off"),
 			text("mail-port", "Port", &m.port, "number", "off", app.Span().Text("Usually 587 (STARTTLS) or 465 (TLS).")),
 			app.Div().Class("field").Body(
@@ -96,7 +98,7 @@ func (m *adminMail) Render() app.UI {
 			errorBox(m.err),
 			app.If(m.notice != "", func() app.UI { return app.P().ID("mail-notice").Class("notice").Role("status").Text(m.notice) }),
 			app.Button().ID("mail-save").Type("submit").Class("primary").Disabled(m.busy || !m.loaded).Text("Save mail settings"),
-		),
+		)),
 		app.Form().ID("mail-test-form").Class("mail-test").OnSubmit(m.test).Body(
 			field("mail-test-to", "Send a test mail to", app.Input().Type("email").Value(m.testTo).Attr("autocomplete", "email").
 				OnInput(func(ctx app.Context, e app.Event) { m.testTo = inputValue(ctx); m.testErr, m.testOK = "", "" })),

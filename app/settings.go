@@ -138,7 +138,9 @@ func (p *fileSettings) Render() app.UI {
 		),
 		app.Div().Class("card").Body(
 			app.H2().Text("Files"),
-			app.Form().ID("file-settings-form").OnSubmit(p.saveFiles).Body(
+			// The fields wait for the stored settings, which would
+			// overwrite what was typed before they came.
+			app.Form().ID("file-settings-form").OnSubmit(p.saveFiles).Body(app.FieldSet().Class("plain").Disabled(!p.filesLoaded).Body(
 				app.Div().Class("field").Body(
 					app.Label().For("default-mode").Text("New files and folders"),
 					app.Select().ID("default-mode").Name("default-mode").Body(
@@ -155,7 +157,7 @@ func (p *fileSettings) Render() app.UI {
 				errorBox(p.filesErr),
 				app.If(p.filesNotice != "", func() app.UI { return app.P().Class("notice").Role("status").Text(p.filesNotice) }),
 				app.Button().ID("file-settings-submit").Type("submit").Class("primary").Disabled(p.filesBusy || !p.filesLoaded).Text("Save"),
-			),
+			)),
 		),
 		app.Div().Class("card").Body(
 			app.H2().Text("Recovery key"),
