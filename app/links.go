@@ -285,13 +285,10 @@ func (p *linksPage) editForm(i int) app.UI {
 				Attr("inputmode", "numeric").Value(p.editMax).
 				OnInput(func(ctx app.Context, e app.Event) { p.editMax = inputValue(ctx) }))
 		}).Else(func() app.UI {
-			mb := func(id, label string, v *string) app.UI { return mbField(id, label, v, func() {}) }
 			return app.Div().Body(
-				mb("link-drop-total", "Total size limit, MB (empty: none)", &p.editTotal),
-				mb("link-drop-file", "Limit per file, MB (empty: none)", &p.editFile),
-				field("link-drop-files", "Number of files (empty: no limit)", app.Input().Type("number").Min(0).Step(1).
-					Attr("inputmode", "numeric").Value(p.editFiles).Placeholder("no limit").
-					OnInput(func(ctx app.Context, e app.Event) { p.editFiles = inputValue(ctx) })),
+				mbField("link-drop-total", "Total size limit, MB (empty: none)", &p.editTotal, nil),
+				mbField("link-drop-file", "Limit per file, MB (empty: none)", &p.editFile, nil),
+				countField("link-drop-files", "Number of files (empty: no limit)", &p.editFiles, 0, nil),
 			)
 		}),
 		errorBox(p.editErr),

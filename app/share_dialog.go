@@ -148,9 +148,7 @@ func (s *shareDialog) dropForm() app.UI {
 		app.P().Class("muted").Text("Anyone with this link can upload files into this folder, encrypted to you. They cannot see what is in it, nor each other's files."),
 		mb("drop-max-total", "Total size limit, MB (optional)", &s.maxTotal),
 		mb("drop-max-file", "Limit per file, MB (optional)", &s.maxFile),
-		field("drop-max-files", "Number of files (optional)", app.Input().Type("number").Min(1).Step(1).
-			Attr("inputmode", "numeric").Value(s.maxFiles).Placeholder("no limit").
-			OnInput(func(ctx app.Context, e app.Event) { s.maxFiles, s.err = inputValue(ctx), "" })),
+		countField("drop-max-files", "Number of files (optional)", &s.maxFiles, 1, func() { s.err = "" }),
 		s.expiryField(),
 		field("drop-password", "Password (optional)", app.Input().Type("password").Value(s.password).
 			Attr("autocomplete", "new-password").
@@ -245,10 +243,26 @@ func (s *shareDialog) created(l drive.Link, err error) {
 }
 
 // mbField is an input of a size limit in MB (parseMB reads it) bound to
-// *v; changed runs after each edit.
+// *v; changed, if not nil, runs after each edit.
 func mbField(id, label string, v *string, changed func()) app.UI {
 	return field(id, label, app.Input().Type("number").Min(0).Step(0.1).Attr("inputmode", "decimal").
-		Value(*v).Placeholder("no limit").OnInput(func(ctx app.Context, e app.Event) { *v = inputValue(ctx); changed() }))
+		Value(*v).Placeholder("no limit").OnInput(limitInput(v, changed)))
+}
+
+// countField is an input of a limit on a number of things (parseLimit
+// reads it), at least min, bound to *v like mbField.
+func countField(id, label string, v *string, min int, changed func()) app.UI {
+	return field(id, label, app.Input().Type("number").Min(min).Step(1).Attr("inputmode", "numeric").
+		Value(*v).Placeholder("no limit").OnInput(limitInput(v, changed)))
+}
+
+func limitInput(v *string, changed func()) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		*v = inputValue(ctx)
+		if changed != nil {
+			changed()
+		}
+	}
 }
 
 // parseMB reads a size in MB (1 MB = 1,000,000 bytes, as sizes are shown);

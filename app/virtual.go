@@ -31,7 +31,7 @@ type listWindow struct {
 	cols       int     // items per row, ≥ 1 once measured
 }
 
-// reset starts a new list (another folder, view or order) at its top.
+// reset starts a new list (another folder or view) at its top.
 func (w *listWindow) reset() {
 	*w = listWindow{}
 }

@@ -1,4 +1,5 @@
-import { test, expect, setupAdmin } from './cube';
+import { test, expect, setupAdmin, CubeNode } from './cube';
+import type { APIRequestContext, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -8,6 +9,20 @@ import { signInFirst, upload, item, waitWorker, fixtures, e2eFixtures } from './
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'cube-preview-'));
+}
+
+// randomUpload signs in with the service worker in control and uploads a
+// file of n random bytes named name (in a new temporary dir).
+async function randomUpload(page: Page, node: CubeNode, request: APIRequestContext, name: string, n: number) {
+  await setupAdmin(request, node);
+  await signInFirst(page, node);
+  await waitWorker(page);
+  const dir = tmpDir();
+  const file = path.join(dir, name);
+  const data = crypto.randomBytes(n);
+  fs.writeFileSync(file, data);
+  await upload(page, [file]);
+  return { dir, data };
 }
 
 test('previews an image, Markdown, a video with seeking and a PDF; arrows move, Esc closes', async ({ page, node, request }) => {
@@ -76,14 +91,7 @@ test('previews an image, Markdown, a video with seeking and a PDF; arrows move, 
 });
 
 test('downloads a file streamed through the service worker, byte for byte', async ({ page, node, request }) => {
-  await setupAdmin(request, node);
-  await signInFirst(page, node);
-  await waitWorker(page);
-  const dir = tmpDir();
-  const file = path.join(dir, 'random.bin');
-  const data = crypto.randomBytes(3 * 1024 * 1024 + 12345);
-  fs.writeFileSync(file, data);
-  await upload(page, [file]);
+  const { dir, data } = await randomUpload(page, node, request, 'random.bin', 3 * 1024 * 1024 + 12345);
   await item(page, 'random.bin').click();
   const dl = page.waitForEvent('download');
   await page.locator('#action-download').click();
@@ -193,13 +201,7 @@ test('a tampered file shows a clear error, never garbage, and is not saved', asy
 
 test('a streamed download that breaks is marked failed, not saved as complete', async ({ page, node, request }) => {
   test.setTimeout(180_000);
-  await setupAdmin(request, node);
-  await signInFirst(page, node);
-  await waitWorker(page);
-  const dir = tmpDir();
-  const file = path.join(dir, 'big.bin');
-  fs.writeFileSync(file, crypto.randomBytes(24 * 1024 * 1024));
-  await upload(page, [file]);
+  const { dir } = await randomUpload(page, node, request, 'big.bin', 24 * 1024 * 1024);
   // The node goes away in the middle: the first response ends after 5 MiB
   // of the file and the node is stopped, so the worker's retries find no
   // one; it errors the body and the browser gives up on the download.
@@ -225,14 +227,7 @@ test('a streamed download that breaks is marked failed, not saved as complete', 
 
 test('the service worker fetches, checks and decrypts a download itself; a tampered segment fails it', async ({ page, node, request }) => {
   test.setTimeout(180_000);
-  await setupAdmin(request, node);
-  await signInFirst(page, node);
-  await waitWorker(page);
-  const dir = tmpDir();
-  const file = path.join(dir, 'direct.bin');
-  const data = crypto.randomBytes(3 * 1024 * 1024 + 12345);
-  fs.writeFileSync(file, data);
-  await upload(page, [file]);
+  const { dir, data } = await randomUpload(page, node, request, 'direct.bin', 3 * 1024 * 1024 + 12345);
 
   // Who fetches the ciphertext: the worker (a direct stream), not the page.
   const content: { fromWorker: boolean; range: string }[] = [];

@@ -227,9 +227,7 @@ func (s *Store) housekeep(ctx context.Context, uploadAlive func(si wire.StorageI
 	} else if n > 0 {
 		s.Log.Info("files: dead uploads forgotten", "uploads", n)
 	}
-	// Access tokens of links are also dropped when any link is opened;
-	// this is for a node whose links nobody opens any more.
-	if _, err := s.DB.ExecContext(ctx, `DELETE FROM link_tokens WHERE expires_at < ?`, s.nowMS()); err != nil && ctx.Err() == nil {
+	if err := s.forgetExpiredLinkTokens(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("files: forgetting expired link tokens", "err", err)
 	}
 	if s.Auth != nil {

@@ -538,9 +538,6 @@ func (s *Store) OpenLink(ctx context.Context, id string, req api.AccessRequest) 
 		if err := s.checkLink(ctx, tx, l, false); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM link_tokens WHERE expires_at < ?`, s.nowMS()); err != nil {
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO link_tokens(token_hash, link, created_at, expires_at) VALUES(?, ?, ?, ?)`,
 			th[:], id, s.nowMS(), expires.UnixMilli()); err != nil {
 			return err
@@ -633,6 +630,13 @@ func (s *Store) tokenLink(ctx context.Context, q querier, id, token string) (*li
 		return nil, false, err
 	}
 	return l, counted, nil
+}
+
+// forgetExpiredLinkTokens deletes the access tokens past their expiry
+// (housekeeping; a token is checked against its expiry when used).
+func (s *Store) forgetExpiredLinkTokens(ctx context.Context) error {
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM link_tokens WHERE expires_at < ?`, s.nowMS())
+	return err
 }
 
 // inTarget loads node nid if it is the link's target or below it, live

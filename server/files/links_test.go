@@ -401,7 +401,7 @@ func TestLinkPasswordThrottle(t *testing.T) {
 	}
 }
 
-// Housekeeping forgets expired access tokens even when no link is opened.
+// Housekeeping forgets expired access tokens (opening a link does not).
 func TestHousekeepingForgetsExpiredLinkTokens(t *testing.T) {
 	f := newFixture(t)
 	ann := f.user("ann")

@@ -151,9 +151,7 @@ func (c *Client) ContentRequest(vid string) (url string, header map[string]strin
 
 // ContentRequest is Client.ContentRequest on these routes.
 func (r Routes) ContentRequest(vid string) (string, map[string]string) {
-	req := &Request{Header: map[string]string{}}
-	r.c.addHeaders(req, http.MethodGet)
-	return strings.TrimRight(r.c.Base, "/") + r.root + "versions/" + url.PathEscape(vid) + "/content", req.Header
+	return r.located(http.MethodGet, r.root+"versions/"+url.PathEscape(vid)+"/content", map[string]string{})
 }
 
 // ChunkRequest is the route of upload session si's chunks (PATCH, with
@@ -166,9 +164,15 @@ func (c *Client) ChunkRequest(si string) (url string, header map[string]string) 
 
 // ChunkRequest is Client.ChunkRequest on these routes.
 func (r Routes) ChunkRequest(si string) (string, map[string]string) {
-	req := &Request{Header: map[string]string{"Content-Type": "application/octet-stream"}}
-	r.c.addHeaders(req, http.MethodPatch)
-	return strings.TrimRight(r.c.Base, "/") + r.uploadPath(si), req.Header
+	return r.located(http.MethodPatch, r.uploadPath(si), map[string]string{"Content-Type": "application/octet-stream"})
+}
+
+// located is the URL of path and header with what this client adds to a
+// method request (addHeaders), for a request made outside the client.
+func (r Routes) located(method, path string, header map[string]string) (string, map[string]string) {
+	req := &Request{Header: header}
+	r.c.addHeaders(req, method)
+	return strings.TrimRight(r.c.Base, "/") + path, req.Header
 }
 
 // Routes are the routes that move bytes, under one root: the user's own

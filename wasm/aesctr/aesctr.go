@@ -58,14 +58,30 @@ func NewGo(key chk.Key) *Cipher { return &Cipher{key: key} }
 // WebCrypto reports whether c currently uses crypto.subtle.
 func (c *Cipher) WebCrypto() bool { return c.web.Load() }
 
-func (c *Cipher) importKey() error {
+// Available reports whether the page has WebCrypto (crypto.subtle): not
+// in a page served over plain HTTP from a LAN address, which is not a
+// secure context.
+func Available() bool {
+	_, err := subtleCrypto()
+	return err == nil
+}
+
+func subtleCrypto() (safejs.Value, error) {
 	crypto, err := safejs.Global().Get("crypto")
 	if err != nil || crypto.IsUndefined() || crypto.IsNull() {
-		return errNoSubtle
+		return safejs.Undefined(), errNoSubtle
 	}
 	subtle, err := crypto.Get("subtle")
 	if err != nil || subtle.IsUndefined() || subtle.IsNull() {
-		return errNoSubtle
+		return safejs.Undefined(), errNoSubtle
+	}
+	return subtle, nil
+}
+
+func (c *Cipher) importKey() error {
+	subtle, err := subtleCrypto()
+	if err != nil {
+		return err
 	}
 	raw, err := fetch.Bytes(c.key[:])
 	if err != nil {

@@ -171,6 +171,16 @@ func Bytes(b []byte) (safejs.Value, error) {
 	return arr, nil
 }
 
+// Fields is h as the fields of a JavaScript object: safejs's Set and Call
+// make an object of a map[string]any (not of a map[string]string).
+func Fields(h map[string]string) map[string]any {
+	out := make(map[string]any, len(h))
+	for k, v := range h {
+		out[k] = v
+	}
+	return out
+}
+
 // blobBodyMin is the body size from which a request body is handed to
 // fetch as a Blob. Chromium sends a Blob body through its blob system and
 // an ArrayBuffer body through a much slower path: 1 MiB uploads on

@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/communitycube/cube/shared/transfer/download"
+	"github.com/communitycube/cube/wasm/aesctr"
+	"github.com/communitycube/cube/wasm/fetch"
 	"github.com/hack-pad/safejs"
 )
 
@@ -76,7 +78,7 @@ func object() (safejs.Value, error) {
 // is called once the last byte was handed over or a read failed.
 func (Server) Serve(name, mime string, size int64, download bool, r io.ReaderAt, done func(error)) (string, func(), error) {
 	s := &stream{r: r, size: size, done: done}
-	return register(s, name, mime, download, safejs.Undefined())
+	return register(s, name, mime, download, nil)
 }
 
 // ServeDirect makes a verified file available at the returned URL until
@@ -86,7 +88,7 @@ func (Server) Serve(name, mime string, size int64, download bool, r io.ReaderAt,
 // a response delivered the file's last byte or failed (a segment that
 // fails its check: download.ErrTampered).
 func (Server) ServeDirect(name, mime string, d download.Direct, download bool, activity func(), done func(error)) (string, func(), error) {
-	if !hasSubtle() {
+	if !aesctr.Available() {
 		return "", nil, errNoSubtle
 	}
 	plan, err := directPlan(d)
@@ -99,53 +101,28 @@ func (Server) ServeDirect(name, mime string, d download.Direct, download bool, a
 
 var errNoSubtle = errors.New("WebCrypto is not available in this page")
 
-func hasSubtle() bool {
-	c, err := safejs.Global().Get("crypto")
-	if err != nil || c.IsUndefined() {
-		return false
-	}
-	sub, err := c.Get("subtle")
-	return err == nil && !sub.IsUndefined() && !sub.IsNull()
-}
-
 // directPlan is d as the worker reads it (server/web/worker.js).
-func directPlan(d download.Direct) (safejs.Value, error) {
-	plan, err := object()
-	if err != nil {
-		return plan, err
-	}
-	headers, err := object()
-	if err != nil {
-		return plan, err
-	}
-	for k, v := range d.Header {
-		headers.Set(k, v)
-	}
+func directPlan(d download.Direct) (map[string]any, error) {
 	hashes := make([]byte, 0, 32*len(d.SegmentHashes))
 	for _, h := range d.SegmentHashes {
 		hashes = append(hashes, h[:]...)
 	}
-	plan.Set("url", d.URL)
-	plan.Set("headers", headers)
-	plan.Set("size", float64(d.Size))
-	plan.Set("segSize", float64(d.SegmentSize))
-	plan.Set("prefix", bytesToJS(d.HashPrefix))
-	plan.Set("hashes", bytesToJS(hashes))
-	plan.Set("key", bytesToJS(d.Key[:]))
-	return plan, nil
-}
-
-func bytesToJS(b []byte) safejs.Value {
-	u8, _ := safejs.Global().Get("Uint8Array")
-	a, _ := u8.New(len(b))
-	safejs.CopyBytesToJS(a, b)
-	return a
+	prefix, err1 := fetch.Bytes(d.HashPrefix)
+	hashList, err2 := fetch.Bytes(hashes)
+	key, err3 := fetch.Bytes(d.Key[:])
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"url": d.URL, "headers": fetch.Fields(d.Header), "size": float64(d.Size), "segSize": float64(d.SegmentSize),
+		"prefix": prefix, "hashes": hashList, "key": key,
+	}, nil
 }
 
 // register hands s to the worker under a new id, with a MessagePort on
-// which the worker asks for bytes (plan undefined) or reports a direct
-// stream's progress.
-func register(s *stream, name, mime string, download bool, plan safejs.Value) (string, func(), error) {
+// which the worker asks for bytes (plan nil) or reports a direct stream's
+// progress.
+func register(s *stream, name, mime string, download bool, plan map[string]any) (string, func(), error) {
 	ctl, err := controller()
 	if err != nil {
 		return "", nil, err
@@ -203,7 +180,7 @@ func register(s *stream, name, mime string, download bool, plan safejs.Value) (s
 	msg.Set("size", float64(s.size))
 	msg.Set("download", download)
 	msg.Set("port", port2)
-	if !plan.IsUndefined() {
+	if plan != nil {
 		msg.Set("direct", plan)
 	}
 	arr, _ := safejs.Global().Get("Array")

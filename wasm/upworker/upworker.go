@@ -15,8 +15,11 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/scrub"
 	"github.com/communitycube/cube/shared/transfer/upload"
+	"github.com/communitycube/cube/wasm/aesctr"
+	"github.com/communitycube/cube/wasm/fetch"
 	"github.com/hack-pad/safejs"
 )
 
@@ -37,25 +40,15 @@ func New(file safejs.Value, parts []scrub.Part) upload.Worker {
 	mu.Lock()
 	dead := broken
 	mu.Unlock()
-	if dead || file.IsUndefined() || file.IsNull() || !available() {
+	if dead || file.IsUndefined() || file.IsNull() || !aesctr.Available() {
+		return nil
+	}
+	if w, err := safejs.Global().Get("Worker"); err != nil || w.IsUndefined() {
 		return nil
 	}
 	var b [12]byte
 	rand.Read(b[:])
 	return &Worker{id: hex.EncodeToString(b[:]), file: file, parts: parts}
-}
-
-func available() bool {
-	g := safejs.Global()
-	if w, err := g.Get("Worker"); err != nil || w.IsUndefined() {
-		return false
-	}
-	c, err := g.Get("crypto")
-	if err != nil || c.IsUndefined() {
-		return false
-	}
-	s, err := c.Get("subtle")
-	return err == nil && !s.IsUndefined() && !s.IsNull()
 }
 
 // The page's one worker and the rounds waiting for its messages.
@@ -142,12 +135,7 @@ func receive(data safejs.Value) {
 	case "error":
 		we := &upload.WorkerError{Kind: str(data, "kind"), Status: int(num(data, "status")), Message: str(data, "message")}
 		if b, err := data.Get("body"); err == nil && !b.IsNull() && !b.IsUndefined() {
-			if l, err := b.Get("length"); err == nil {
-				if n, err := l.Int(); err == nil && n > 0 && n <= 1<<20 {
-					we.Body = make([]byte, n)
-					safejs.CopyBytesToGo(we.Body, b)
-				}
-			}
+			we.Body, _ = fetch.GoBytes(b, api.MaxResponse)
 		}
 		r.finish(result{err: we})
 	}
@@ -206,80 +194,36 @@ func (w *Worker) Send(ctx context.Context, job upload.WorkerJob, acked func(int6
 	case res := <-r.done:
 		return res.inner, res.err
 	case <-ctx.Done():
-		if m, err := object(); err == nil {
-			m.Set("type", "abort")
-			m.Set("id", w.id)
-			wk.Call("postMessage", m)
-		}
+		wk.Call("postMessage", map[string]any{"type": "abort", "id": w.id})
 		return [32]byte{}, ctx.Err()
 	}
 }
 
 // message is the worker's "send" message for job.
-func (w *Worker) message(job upload.WorkerJob, n int) (safejs.Value, error) {
-	m, err := object()
-	if err != nil {
-		return m, err
-	}
-	headers, err := object()
-	if err != nil {
-		return m, err
-	}
-	for k, v := range job.Header {
-		headers.Set(k, v)
-	}
-	arr, err := safejs.Global().Get("Array")
-	if err != nil {
-		return m, err
-	}
-	parts, err := arr.New()
-	if err != nil {
-		return m, err
-	}
-	for _, p := range w.parts {
-		o, err := object()
+func (w *Worker) message(job upload.WorkerJob, n int) (map[string]any, error) {
+	parts := make([]any, len(w.parts))
+	for i, p := range w.parts {
+		if p.Data == nil {
+			parts[i] = map[string]any{"off": float64(p.Off), "len": float64(p.Len)}
+			continue
+		}
+		data, err := fetch.Bytes(p.Data)
 		if err != nil {
-			return m, err
+			return nil, err
 		}
-		if p.Data != nil {
-			o.Set("data", bytesToJS(p.Data))
-		} else {
-			o.Set("off", float64(p.Off))
-			o.Set("len", float64(p.Len))
-		}
-		parts.Call("push", o)
+		parts[i] = map[string]any{"data": data}
 	}
-	m.Set("type", "send")
-	m.Set("id", w.id)
-	m.Set("round", n)
-	m.Set("file", w.file)
-	m.Set("parts", parts)
-	m.Set("from", float64(job.From))
-	m.Set("size", float64(job.Size))
-	m.Set("key", bytesToJS(job.Key[:]))
-	m.Set("url", job.URL)
-	m.Set("headers", headers)
-	m.Set("chunk", job.ChunkSize)
-	m.Set("inFlight", job.InFlight)
-	m.Set("prefix", bytesToJS(job.Prefix))
-	return m, nil
-}
-
-var errNoObject = errors.New("upworker: no Object")
-
-func object() (safejs.Value, error) {
-	ctor, err := safejs.Global().Get("Object")
-	if err != nil {
-		return safejs.Undefined(), errNoObject
+	key, err1 := fetch.Bytes(job.Key[:])
+	prefix, err2 := fetch.Bytes(job.Prefix)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
 	}
-	return ctor.New()
-}
-
-func bytesToJS(b []byte) safejs.Value {
-	u8, _ := safejs.Global().Get("Uint8Array")
-	a, _ := u8.New(len(b))
-	safejs.CopyBytesToJS(a, b)
-	return a
+	return map[string]any{
+		"type": "send", "id": w.id, "round": n, "file": w.file, "parts": parts,
+		"from": float64(job.From), "size": float64(job.Size), "key": key,
+		"url": job.URL, "headers": fetch.Fields(job.Header),
+		"chunk": job.ChunkSize, "inFlight": job.InFlight, "prefix": prefix,
+	}, nil
 }
 
 func str(v safejs.Value, name string) string {

@@ -140,6 +140,8 @@ type Upload struct {
 	byWorker  bool // a Worker is sending this round
 	switching bool // ... and is being stopped for a rate limit
 
+	reportMu sync.Mutex // one Sending report at a time (chunkAcked)
+
 	// Touched by one producer at a time (sendFrom waits for it to end).
 	hasher     *hashtree.Hasher
 	hashed     int64
@@ -295,8 +297,10 @@ func (u *Upload) literal() (Result, error) {
 	return Result{Cap: cap.LIT{Data: data}}, nil
 }
 
-// errPaused ends a sending round because the user paused.
-var errPaused = errors.New("paused")
+// errRoundAgain ends a sending round that is to begin again without
+// counting as a failure: the user paused (the next round waits for
+// Resume), or a Worker stopped (a rate limit was set, or it cannot run).
+var errRoundAgain = errors.New("round again")
 
 // resyncError marks a chunk the node refused for a reason that a fresh begin
 // may clear.
@@ -328,7 +332,7 @@ func (u *Upload) run(ctx context.Context) (Result, error) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		if errors.Is(err, errPaused) {
+		if errors.Is(err, errRoundAgain) {
 			continue
 		}
 		retry, after := transfer.Retryable(err)
@@ -388,15 +392,10 @@ type chunk struct {
 // sendFrom sends bytes [from, Size) and makes sure the crypttext hash covers
 // the whole file. It returns once its producer has stopped.
 func (u *Upload) sendFrom(ctx context.Context, from int64) error {
-	sendCtx, stop := context.WithCancel(ctx)
-	u.mu.Lock()
-	if u.paused {
-		u.mu.Unlock()
-		stop()
-		return errPaused
+	sendCtx, stop, err := u.beginSending(ctx, false)
+	if err != nil {
+		return err
 	}
-	u.stopSend = stop
-	u.mu.Unlock()
 	if u.hashed < from {
 		u.report(transfer.Progress{State: transfer.Hashing})
 	}
@@ -404,9 +403,6 @@ func (u *Upload) sendFrom(ctx context.Context, from int64) error {
 	prodErr := make(chan error, 1)
 	go func() { prodErr <- u.produce(sendCtx, from, chunks) }()
 	defer func() {
-		u.mu.Lock()
-		u.stopSend = nil
-		u.mu.Unlock()
 		stop()
 		for c := range chunks {
 			u.putBuf(c.buf)
@@ -417,11 +413,10 @@ func (u *Upload) sendFrom(ctx context.Context, from int64) error {
 	// back. The helper lets a chunk that overtook its predecessor wait for
 	// it (helper spec §5.2). The first failure stops the others.
 	var (
-		wg         sync.WaitGroup
-		slots      = make(chan struct{}, inFlight)
-		errMu      sync.Mutex
-		sendErr    error
-		sendReport sync.Mutex
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, inFlight)
+		errMu   sync.Mutex
+		sendErr error
 	)
 	fail := func(err error) {
 		errMu.Lock()
@@ -459,23 +454,10 @@ func (u *Upload) sendFrom(ctx context.Context, from int64) error {
 			st, err := u.o.Client.SendChunk(sendCtx, u.siStr, c.off, u.o.Size, c.data)
 			u.putBuf(c.buf)
 			if err != nil {
-				var ae *api.Error
-				if retry, _ := transfer.Retryable(err); !retry && errors.As(err, &ae) && !transfer.NeedsUser(err) {
-					// The node refused the range (e.g. a gap after it lost
-					// bytes it had not synced yet): a fresh begin says where
-					// it is.
-					err = resyncError{err}
-				}
-				fail(err)
+				fail(resyncable(err))
 				return
 			}
-			u.raiseAcked(st.Received)
-			// One report at a time, in case the callback is not safe for
-			// concurrent use (it may still call Pause, which reports
-			// without this lock).
-			sendReport.Lock()
-			u.report(transfer.Progress{State: transfer.Sending})
-			sendReport.Unlock()
+			u.chunkAcked(st.Received)
 			if end := c.off + int64(len(c.data)); st.Received < end {
 				// Not expected from the helper; begin again to learn where it is.
 				fail(&api.Error{Code: api.CodeConflict, Message: fmt.Sprintf("The node holds %d bytes after a chunk ending at %d.", st.Received, end)})
@@ -492,6 +474,48 @@ func (u *Upload) sendFrom(ctx context.Context, from int64) error {
 	return nil
 }
 
+// beginSending starts a sending round: sendCtx is what Pause (and a rate
+// limit stopping a Worker) cancels; stop ends the round. A paused upload
+// sends nothing (errRoundAgain).
+func (u *Upload) beginSending(ctx context.Context, byWorker bool) (sendCtx context.Context, stop func(), err error) {
+	sendCtx, cancel := context.WithCancel(ctx)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.paused {
+		cancel()
+		return nil, nil, errRoundAgain
+	}
+	u.stopSend, u.byWorker = cancel, byWorker
+	return sendCtx, func() {
+		u.mu.Lock()
+		u.stopSend, u.byWorker = nil, false
+		u.mu.Unlock()
+		cancel()
+	}, nil
+}
+
+// chunkAcked records that the node holds received bytes and reports it,
+// one report at a time (chunks are acknowledged concurrently, and the
+// callback may not be safe for concurrent use; it may still call Pause,
+// which reports without this lock).
+func (u *Upload) chunkAcked(received int64) {
+	u.raiseAcked(received)
+	u.reportMu.Lock()
+	u.report(transfer.Progress{State: transfer.Sending})
+	u.reportMu.Unlock()
+}
+
+// resyncable marks a refusal of the node that a fresh begin may clear (e.g.
+// a gap after it lost bytes it had not synced yet: the begin says where it
+// is): one that is not retryable as such and is not the user's to fix.
+func resyncable(err error) error {
+	var ae *api.Error
+	if retry, _ := transfer.Retryable(err); !retry && errors.As(err, &ae) && !transfer.NeedsUser(err) {
+		return resyncError{err}
+	}
+	return err
+}
+
 // sendError tells a pause (which cancels the send context), or a Worker
 // stopped for a rate limit, from a failure. Both go round again.
 func (u *Upload) sendError(ctx context.Context, err error) error {
@@ -500,7 +524,7 @@ func (u *Upload) sendError(ctx context.Context, err error) error {
 	u.switching = false
 	u.mu.Unlock()
 	if again && ctx.Err() == nil && errors.Is(err, context.Canceled) {
-		return errPaused
+		return errRoundAgain
 	}
 	return err
 }

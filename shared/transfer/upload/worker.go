@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/chk"
-	"github.com/communitycube/cube/shared/transfer"
 )
 
 // A Worker reads, encrypts, hashes and sends a file's ciphertext itself,
@@ -91,48 +89,29 @@ func (u *Upload) worker() (Worker, ChunkRequester) {
 
 // sendByWorker is sendFrom through a Worker.
 func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, from int64) error {
-	sendCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	u.mu.Lock()
-	if u.paused {
-		u.mu.Unlock()
-		return errPaused
+	sendCtx, stop, err := u.beginSending(ctx, true)
+	if err != nil {
+		return err
 	}
-	u.stopSend, u.byWorker = stop, true
-	u.mu.Unlock()
-	defer func() {
-		u.mu.Lock()
-		u.stopSend, u.byWorker = nil, false
-		u.mu.Unlock()
-	}()
+	defer stop()
 	url, header := cr.ChunkRequest(u.siStr)
 	job := WorkerJob{
 		URL: url, Header: header, From: from, Size: u.o.Size, Key: u.o.Key,
 		ChunkSize: u.o.ChunkSize, InFlight: inFlight, Prefix: chk.CrypttextHashPrefix(),
 	}
-	var reportMu sync.Mutex
-	inner, err := w.Send(sendCtx, job, func(received int64) {
-		u.raiseAcked(received)
-		reportMu.Lock()
-		u.report(transfer.Progress{State: transfer.Sending})
-		reportMu.Unlock()
-	})
+	inner, err := w.Send(sendCtx, job, u.chunkAcked)
 	if err != nil {
 		var we *WorkerError
-		if errors.As(err, &we) && we.Kind == "unavailable" {
-			u.noWorker = true
-			return errPaused // round again, without the Worker
-		}
 		if errors.As(err, &we) {
-			err = we.err()
-			var ae *api.Error
-			if retry, _ := transfer.Retryable(err); !retry && errors.As(err, &ae) && !transfer.NeedsUser(err) {
-				err = resyncError{err} // as sendFrom: a fresh begin says where the node is
+			if we.Kind == "unavailable" {
+				u.noWorker = true
+				return errRoundAgain // without the Worker
 			}
+			err = resyncable(we.err())
 		}
 		return u.sendError(ctx, err)
 	}
-	u.setAcked(u.o.Size)
+	u.setAcked(u.o.Size) // the Worker's last acknowledgements may still be on their way
 	sum := sha256.Sum256(inner[:])
 	u.workerHash = &sum
 	return nil
