@@ -554,6 +554,12 @@ func (s *Store) OpenLink(ctx context.Context, id string, req api.AccessRequest) 
 		if err != nil {
 			return err
 		}
+		if n.literal() {
+			// The file's content is in the metadata this answer carries.
+			if err := countToken(ctx, tx, id, th); err != nil {
+				return err
+			}
+		}
 		pub := publicNode(n)
 		pub.Parent = "" // nothing above the target is shared
 		out.Node, out.Meta = &pub, l.Meta
@@ -677,7 +683,7 @@ func inTarget(ctx context.Context, q querier, l *link, nid string) (*node, error
 // LinkChildren lists the children of folder nid, the target of a folder
 // link or a folder below it, a page at a time (as Children).
 func (s *Store) LinkChildren(ctx context.Context, id, token, nid, after string, limit int) (api.Children, error) {
-	l, _, err := s.tokenLink(ctx, s.DB, id, token)
+	l, counted, err := s.tokenLink(ctx, s.DB, id, token)
 	if err != nil {
 		return api.Children{}, err
 	}
@@ -699,12 +705,21 @@ func (s *Store) LinkChildren(ctx context.Context, id, token, nid, after string, 
 	if err != nil {
 		return api.Children{}, err
 	}
-	for i := range items {
-		items[i].Escrow, items[i].Favorite = nil, false
-	}
 	out := api.Children{Items: items}
 	if len(items) > limit {
 		out.Items, full = items[:limit], true
+	}
+	literal := false
+	for i := range out.Items {
+		out.Items[i].Escrow, out.Items[i].Favorite = nil, false
+		literal = literal || isLiteral(&out.Items[i])
+	}
+	if literal && !counted {
+		// A page with a small file's content in it: the token has
+		// fetched content, as if it had read a range of a larger one.
+		if err := s.countLinkToken(ctx, id, token); err != nil {
+			return api.Children{}, err
+		}
 	}
 	if full {
 		out.Next = out.Items[len(out.Items)-1].ID
@@ -730,14 +745,32 @@ func (s *Store) LinkVersionCap(ctx context.Context, id, token, vid string) (v ca
 		if v, ok, counted, err = s.linkVersion(ctx, tx, id, token, vid); err != nil || counted {
 			return err
 		}
-		th := sha256.Sum256([]byte(token))
-		if _, err := tx.ExecContext(ctx, `UPDATE link_tokens SET counted = 1 WHERE token_hash = ?`, th[:]); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE links SET downloads = downloads + 1 WHERE id = ?`, id)
-		return err
+		return countToken(ctx, tx, id, sha256.Sum256([]byte(token)))
 	})
 	return v, ok, err
+}
+
+// countLinkToken counts token's first fetch of content in link id's
+// downloads, unless it was counted meanwhile; an uncounted token of a link
+// that reached its limit meanwhile gets ErrLinkExhausted.
+func (s *Store) countLinkToken(ctx context.Context, id, token string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, counted, err := s.tokenLink(ctx, tx, id, token)
+		if err != nil || counted {
+			return err
+		}
+		return countToken(ctx, tx, id, sha256.Sum256([]byte(token)))
+	})
+}
+
+// countToken marks the token with hash th as counted and adds one download
+// to link id (in the caller's transaction, which checked the link).
+func countToken(ctx context.Context, tx *sql.Tx, id string, th [32]byte) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE link_tokens SET counted = 1 WHERE token_hash = ?`, th[:]); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE links SET downloads = downloads + 1 WHERE id = ?`, id)
+	return err
 }
 
 // linkVersion finds vid for LinkVersionCap, with whether the token was

@@ -246,6 +246,59 @@ func TestLinkFileAccessAndDownloads(t *testing.T) {
 	wantLinkErr(t, "token of another link", err, ErrLinkToken)
 }
 
+// A file of at most 55 bytes travels inside its sealed metadata: the link
+// answer (file link) or the folder page (folder link) that carries it is
+// the download, counted once per token like a range of a larger file.
+func TestLinkLiteralContentCounts(t *testing.T) {
+	f := newFixture(t)
+	ann := f.user("ann")
+	root := f.keys(ann)
+	tiny := f.literal(ann, root)
+	l := f.link(ann, api.CreateLinkRequest{Target: tiny.ID, Kind: api.LinkFile, MaxDownloads: 1})
+	a1 := f.open(l.ID, nil)
+	if a1.Node == nil || a1.Node.Current == nil || a1.Node.Current.VerifyCap != "" {
+		t.Fatalf("access %+v", a1)
+	}
+	if g, _ := f.s.GetLink(f.ctx, ann, l.ID); g.Downloads != 1 || g.State != api.CodeLinkExhausted {
+		t.Fatalf("after opening a small file's link %+v", g)
+	}
+	_, err := f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{})
+	wantLinkErr(t, "second visitor", err, ErrLinkExhausted)
+
+	// A folder: listing a page without small files is free; the first page
+	// with one counts, once.
+	dir := f.folder(ann, root, false)
+	sub := f.folder(ann, dir.ID, false)
+	f.file(ann, dir.ID, 1000)
+	f.literal(ann, sub.ID)
+	fl := f.link(ann, api.CreateLinkRequest{Target: dir.ID, Kind: api.LinkFolder, MaxDownloads: 2})
+	b1, b2 := f.open(fl.ID, nil), f.open(fl.ID, nil)
+	downloads := func() int {
+		g, err := f.s.GetLink(f.ctx, ann, fl.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.Downloads
+	}
+	if _, err := f.s.LinkChildren(f.ctx, fl.ID, b1.Token, dir.ID, "", 0); err != nil || downloads() != 0 {
+		t.Fatalf("listing without small files: %v, %d downloads", err, downloads())
+	}
+	for range 2 {
+		if _, err := f.s.LinkChildren(f.ctx, fl.ID, b1.Token, sub.ID, "", 0); err != nil || downloads() != 1 {
+			t.Fatalf("listing a small file: %v, %d downloads", err, downloads())
+		}
+	}
+	if _, err := f.s.LinkChildren(f.ctx, fl.ID, b2.Token, sub.ID, "", 0); err != nil || downloads() != 2 {
+		t.Fatalf("second token: %v, %d downloads", err, downloads())
+	}
+	// Exhausted: a counted token goes on, a new one is refused.
+	if _, err := f.s.LinkChildren(f.ctx, fl.ID, b1.Token, sub.ID, "", 0); err != nil {
+		t.Fatalf("counted token after the limit: %v", err)
+	}
+	_, err = f.s.OpenLink(f.ctx, fl.ID, api.AccessRequest{})
+	wantLinkErr(t, "exhausted folder", err, ErrLinkExhausted)
+}
+
 func TestLinkExpiryAndTargetGone(t *testing.T) {
 	f := newFixture(t)
 	ann := f.user("ann")

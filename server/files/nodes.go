@@ -19,6 +19,14 @@ type node struct {
 
 func (n *node) isFolder() bool { return n.Kind == api.KindFolder }
 
+// literal says whether n is a file whose current content is a LIT cap in
+// its sealed metadata (at most 55 bytes: never uploaded, no verify cap).
+func (n *node) literal() bool { return isLiteral(&n.Node) }
+
+func isLiteral(n *api.Node) bool {
+	return n.Kind == api.KindFile && n.Current != nil && n.Current.VerifyCap == ""
+}
+
 const nodeCols = `n.id, n.owner, n.parent, n.kind, n.name_hmac, n.meta, n.wrapped_key, n.lock, n.escrow, n.mode,
 	n.favorite, n.keep_history, n.version, n.created_at, n.modified_at, n.current_version, n.trashed_at, n.in_trash,
 	v.id, v.size, v.created_at, v.meta, v.verify_cap`
