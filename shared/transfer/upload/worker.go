@@ -97,7 +97,7 @@ func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, 
 	url, header := cr.ChunkRequest(u.siStr)
 	job := WorkerJob{
 		URL: url, Header: header, From: from, Size: u.o.Size, Key: u.o.Key,
-		ChunkSize: u.o.ChunkSize, InFlight: inFlight, Prefix: chk.CrypttextHashPrefix(),
+		ChunkSize: u.workerChunk, InFlight: inFlight, Prefix: chk.CrypttextHashPrefix(),
 	}
 	inner, err := w.Send(sendCtx, job, u.chunkAcked)
 	if err != nil {
