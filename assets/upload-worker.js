@@ -8,113 +8,70 @@
 //
 // Messages from the page:
 //   {type: "send", id, round, file, parts, from, size, key, url, headers,
-//    chunk, inFlight, prefix}: send ciphertext bytes [from, size) of
-//     upload id; round is echoed in every message about this sending.
+//    chunk, inFlight, segment, prefix}: send ciphertext bytes [from, size)
+//     of upload id; round is echoed in every message about this sending.
 //     parts: the plaintext as a list of {off, len} (bytes of file) and
 //     {data} (bytes given), in order (a scrubbing plan). key: 16 bytes.
-//     headers: added to every request. prefix: what the hash starts with.
+//     headers: added to every request. segment: the file's segment size;
+//     prefix: what each segment's hash starts with.
 //   {type: "abort", id}: stop sending id (what was hashed is kept).
 // Messages to the page:
 //   {type: "acked", id, received}: the node holds `received` bytes.
-//   {type: "done", id, inner}: all sent; inner = SHA-256(prefix ‖
-//     the whole ciphertext), 32 bytes. The upload's state is forgotten.
+//   {type: "done", id, segments}: all sent; segments = for each segment,
+//     SHA-256(prefix ‖ its ciphertext), 32 bytes each, in order. The
+//     upload's state is forgotten.
 //   {type: "error", id, kind, status, body, message}: the round failed.
 //     kind: "offline" (no answer), "http" (status and body of the node's
 //     answer), "source" (the file cannot be read), "protocol".
 "use strict";
 
-// SHA-256 (FIPS 180-4), incremental: the crypttext hash covers the whole
-// file in order, and WebCrypto has no incremental digest.
-const SHA256_K = new Int32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-  0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-  0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-  0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-]);
-
-class SHA256 {
-  constructor() {
-    this.h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-    this.w = new Int32Array(64);
-    this.buf = new Uint8Array(64);
-    this.bufLen = 0;
-    this.len = 0; // bytes written (exact up to 2^53)
+// SegmentHasher hashes ciphertext, given in order, segment by segment: for
+// each segment of segSize bytes (the last one shorter) the inner hash of
+// its crypttext hash-tree leaf, SHA-256(prefix ‖ segment), by WebCrypto
+// (native, and off this thread). WebCrypto has no incremental digest, so
+// each segment is gathered behind the prefix in one reused buffer
+// (digest() copies its input when called).
+class SegmentHasher {
+  constructor(prefix, segSize, size) {
+    this.segSize = segSize;
+    this.size = size;
+    this.pre = prefix.length;
+    this.buf = new Uint8Array(prefix.length + Math.min(segSize, size));
+    this.buf.set(prefix);
+    this.fill = 0;      // bytes of the current segment in buf
+    this.pos = 0;       // bytes hashed, all segments
+    this.digests = [];  // one promise per segment, in order
   }
 
   update(data) {
-    const n = data.length;
     let i = 0;
-    this.len += n;
-    if (this.bufLen > 0) {
-      const k = Math.min(64 - this.bufLen, n);
-      this.buf.set(data.subarray(0, k), this.bufLen);
-      this.bufLen += k;
-      i = k;
-      if (this.bufLen < 64) return;
-      this.blocks(this.buf, 0, 64);
-      this.bufLen = 0;
-    }
-    const whole = i + ((n - i) & ~63);
-    if (whole > i) this.blocks(data, i, whole);
-    if (whole < n) {
-      this.buf.set(data.subarray(whole), 0);
-      this.bufLen = n - whole;
+    while (i < data.length) {
+      const segEnd = Math.min((Math.floor(this.pos / this.segSize) + 1) * this.segSize, this.size);
+      const n = Math.min(segEnd - this.pos, data.length - i);
+      this.buf.set(data.subarray(i, i + n), this.pre + this.fill);
+      this.fill += n;
+      this.pos += n;
+      i += n;
+      if (this.pos === segEnd) {
+        this.digests.push(crypto.subtle.digest("SHA-256", this.buf.subarray(0, this.pre + this.fill)));
+        this.fill = 0;
+      }
     }
   }
 
-  // blocks hashes d[p:end), a whole number of 64-byte blocks.
-  blocks(d, p, end) {
-    const w = this.w, h = this.h, K = SHA256_K;
-    let h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7];
-    for (; p < end; p += 64) {
-      for (let t = 0, q = p; t < 16; t++, q += 4) {
-        w[t] = (d[q] << 24) | (d[q + 1] << 16) | (d[q + 2] << 8) | d[q + 3];
-      }
-      for (let t = 16; t < 64; t++) {
-        const x = w[t - 15], y = w[t - 2];
-        const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-        const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) | 0;
-      }
-      let a = h0, b = h1, c = h2, dd = h3, e = h4, f = h5, g = h6, hh = h7;
-      for (let t = 0; t < 64; t++) {
-        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const t1 = (hh + S1 + ((e & f) ^ (~e & g)) + K[t] + w[t]) | 0;
-        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-        hh = g; g = f; f = e; e = (dd + t1) | 0;
-        dd = c; c = b; b = a; a = (t1 + t2) | 0;
-      }
-      h0 = (h0 + a) | 0; h1 = (h1 + b) | 0; h2 = (h2 + c) | 0; h3 = (h3 + dd) | 0;
-      h4 = (h4 + e) | 0; h5 = (h5 + f) | 0; h6 = (h6 + g) | 0; h7 = (h7 + hh) | 0;
-    }
-    h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4; h[5] = h5; h[6] = h6; h[7] = h7;
-  }
-
-  // digest ends the hash (the object must not be used after).
-  digest() {
-    const len = this.len;
-    const pad = new Uint8Array(((this.bufLen + 8) >> 6) * 64 + 64 - this.bufLen);
-    pad[0] = 0x80;
-    const v = new DataView(pad.buffer);
-    v.setUint32(pad.length - 8, Math.floor(len / 0x20000000)); // bits, high word
-    v.setUint32(pad.length - 4, (len % 0x20000000) * 8);      // bits, low word
-    this.len = 0;
-    this.update(pad);
-    const out = new Uint8Array(32);
-    const ov = new DataView(out.buffer);
-    for (let i = 0; i < 8; i++) ov.setInt32(4 * i, this.h[i]);
+  // finish returns the segments' hashes, 32 bytes each, once all the
+  // bytes were given.
+  async finish() {
+    const all = await Promise.all(this.digests);
+    const out = new Uint8Array(32 * all.length);
+    all.forEach((d, i) => out.set(new Uint8Array(d), 32 * i));
     return out;
   }
 }
 
 // ---- Sending ----
 
-const uploads = new Map(); // id -> {sha, hashed, abort, running}
+const uploads = new Map(); // id -> {hasher, hashed, abort, running}
 
 class RoundError extends Error {
   constructor(kind, message, status, body) {
@@ -215,8 +172,8 @@ async function round(id, u, job) {
     u.abort.abort();
   };
   // Chunks: job.chunk bytes, cut at job.from (bytes before it are only
-  // hashed). The next chunk is read and encrypted (off this thread) while
-  // this one is hashed (on it) and sent.
+  // hashed). The next chunk is read and encrypted while this one is
+  // hashed and sent.
   const length = (o) => (o < job.from ? Math.min(job.chunk, job.from - o) : Math.min(job.chunk, job.size - o));
   const prepare = (o) => {
     if (o >= job.size) return null;
@@ -232,7 +189,7 @@ async function round(id, u, job) {
       const ct = await next;
       next = prepare(off + n);
       if (off + n > u.hashed) {
-        u.sha.update(ct.subarray(u.hashed - off));
+        u.hasher.update(ct.subarray(u.hashed - off));
         u.hashed = off + n;
       }
       if (off >= job.from) {
@@ -262,9 +219,8 @@ async function start(msg) {
     u.abort.abort();
     await u.running.catch(() => {});
   }
-  if (!u) {
-    u = { sha: new SHA256(), hashed: 0, abort: null, running: null };
-    u.sha.update(msg.prefix);
+  if (!u || u.segment !== msg.segment) { // new, or the node's session was begun anew
+    u = { hasher: new SegmentHasher(msg.prefix, msg.segment, msg.size), segment: msg.segment, hashed: 0, abort: null, running: null };
     uploads.set(id, u);
   }
   u.abort = new AbortController();
@@ -272,9 +228,10 @@ async function start(msg) {
   u.running = run;
   try {
     await run;
+    const segments = await u.hasher.finish();
     if (u.running !== run) return;
     uploads.delete(id);
-    self.postMessage({ type: "done", id, round: msg.round, inner: u.sha.digest() });
+    self.postMessage({ type: "done", id, round: msg.round, segments });
   } catch (err) {
     if (u.running !== run || err.kind === "aborted") return;
     const kind = err instanceof RoundError ? err.kind : "source";

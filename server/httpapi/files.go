@@ -526,7 +526,7 @@ func uploadSI(w http.ResponseWriter, r *http.Request) (wire.StorageIndex, bool) 
 }
 
 func uploadStatus(st helper.Status) api.UploadStatus {
-	out := api.UploadStatus{Received: st.Received, Size: st.Size, State: string(st.State)}
+	out := api.UploadStatus{Received: st.Received, Size: st.Size, State: string(st.State), SegmentSize: st.SegmentSize}
 	if st.State == helper.StateStored || st.State == helper.StatePlacing {
 		out.Received = st.Size
 	}
@@ -751,7 +751,19 @@ func (a *API) finishUploadAs(w http.ResponseWriter, r *http.Request, as uploader
 		a.fail(w, r, err)
 		return
 	}
-	if len(req.CrypttextHash) != hashtree.HashSize {
+	var flat, root *hashtree.Hash
+	switch {
+	case len(req.CrypttextHash) > 0 && len(req.CrypttextRootHash) > 0:
+		a.fail(w, r, &auth.InvalidError{Field: "crypttext_root_hash", Message: "Give crypttext_hash or crypttext_root_hash, not both."})
+		return
+	case len(req.CrypttextHash) == hashtree.HashSize:
+		flat = (*hashtree.Hash)(req.CrypttextHash)
+	case len(req.CrypttextRootHash) == hashtree.HashSize:
+		root = (*hashtree.Hash)(req.CrypttextRootHash)
+	case len(req.CrypttextRootHash) > 0:
+		a.fail(w, r, &auth.InvalidError{Field: "crypttext_root_hash", Message: fmt.Sprintf("crypttext_root_hash must be %d bytes.", hashtree.HashSize)})
+		return
+	default:
 		a.fail(w, r, &auth.InvalidError{Field: "crypttext_hash", Message: fmt.Sprintf("crypttext_hash must be %d bytes.", hashtree.HashSize)})
 		return
 	}
@@ -769,8 +781,10 @@ func (a *API) finishUploadAs(w http.ResponseWriter, r *http.Request, as uploader
 		noHelper(w)
 		return
 	}
-	h := hashtree.Hash(req.CrypttextHash)
-	placed, err := a.Files.Uploads.FinishWithHash(ctx, si, &h)
+	placed, err := a.Files.Uploads.FinishWithHash(ctx, si, flat)
+	if err == nil && root != nil {
+		err = checkRootHash(placed, *root)
+	}
 	if errors.Is(err, helper.ErrIntegrity) {
 		a.fs().DropUpload(context.WithoutCancel(ctx), uid, si)
 	}
@@ -784,6 +798,21 @@ func (a *API) finishUploadAs(w http.ResponseWriter, r *http.Request, as uploader
 		return
 	}
 	writeJSON(w, http.StatusOK, api.Uploaded{VerifyCap: vc, UEB: placed.UEB})
+}
+
+// checkRootHash checks the file an upload became against the uploader's
+// crypttext root hash. Unlike the flat hash, the helper cannot check it
+// before placing (it is the encoder's own result): a mismatch discards the
+// upload, and its shares are left to expire with their leases.
+func checkRootHash(p *helper.Placed, root hashtree.Hash) error {
+	u, err := chk.ParseUEB(p.UEB)
+	if err != nil {
+		return fmt.Errorf("%w: the stored file's URI extension block: %v", helper.ErrIntegrity, err)
+	}
+	if u.CrypttextRootHash != root {
+		return fmt.Errorf("%w: the ciphertext received does not match the crypttext root hash; the upload was discarded", helper.ErrIntegrity)
+	}
+	return nil
 }
 
 func (a *API) getUploadAs(w http.ResponseWriter, r *http.Request, as uploader) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/chk"
+	"github.com/communitycube/cube/shared/hashtree"
 	"github.com/communitycube/cube/shared/transfer"
 	tupload "github.com/communitycube/cube/shared/transfer/upload"
 )
@@ -322,7 +324,7 @@ func TestUploadsAndContentOverHTTP(t *testing.T) {
 		t.Fatalf("literal-sized begin: %v", err)
 	}
 	st, err := c.BeginUpload(ctx, si, api.BeginUploadRequest{Size: size})
-	if err != nil || st.Size != size || st.Received != 0 {
+	if err != nil || st.Size != size || st.Received != 0 || st.SegmentSize <= 0 {
 		t.Fatalf("begin %+v %v", st, err)
 	}
 	patch := func(first, last, total int64, body []byte, ctype string) (int, []byte) {
@@ -360,7 +362,13 @@ func TestUploadsAndContentOverHTTP(t *testing.T) {
 		t.Fatalf("bob's begin of the same storage index: %v", err)
 	}
 	// A wrong crypttext hash discards the upload.
-	if _, err := c.FinishUpload(ctx, si, rnd(32)); apiCode(err) != api.CodeIntegrity {
+	if _, err := c.FinishUpload(ctx, si, api.FinishUploadRequest{CrypttextHash: rnd(32), CrypttextRootHash: rnd(32)}); apiCode(err) != api.CodeInvalid {
+		t.Fatalf("two hashes: %v", err)
+	}
+	if _, err := c.FinishUpload(ctx, si, api.FinishUploadRequest{CrypttextRootHash: rnd(31)}); apiCode(err) != api.CodeInvalid {
+		t.Fatalf("a short root hash: %v", err)
+	}
+	if _, err := c.FinishUpload(ctx, si, api.FinishUploadRequest{CrypttextHash: rnd(32)}); apiCode(err) != api.CodeIntegrity {
 		t.Fatalf("wrong hash: %v\n%s", err, e.logs)
 	}
 	if _, err := c.GetUpload(ctx, si); apiCode(err) != api.CodeNotFound {
@@ -386,7 +394,7 @@ func TestUploadsAndContentOverHTTP(t *testing.T) {
 	cipher := make([]byte, len(plain))
 	transfer.GoCipher(key).XORKeyStreamAt(cipher, plain, 0)
 	// Finishing again answers the same.
-	if again, err := c.FinishUpload(ctx, res.StorageIndex, rnd(32)); err != nil || again.VerifyCap != res.VerifyCap {
+	if again, err := c.FinishUpload(ctx, res.StorageIndex, api.FinishUploadRequest{CrypttextHash: rnd(32)}); err != nil || again.VerifyCap != res.VerifyCap {
 		t.Fatalf("finish again: %v", err)
 	}
 	fid, vid := newID(), newID()
@@ -592,3 +600,51 @@ func TestPasswordsAndAccounts(t *testing.T) {
 }
 
 var leaseSecret = broker.LeaseSecret(rnd(32))
+
+// An upload finished by its crypttext root hash (what the browser's upload
+// worker gives): the segments are cut by the session's segment size; a
+// wrong root discards the upload, the right one stores it.
+func TestUploadFinishedByRootHash(t *testing.T) {
+	e := newFilesEnv(t, true)
+	ctx := context.Background()
+	c := e.signIn("admin")
+	makeKeys(t, c)
+	send := func(ct []byte) (string, int64) {
+		si := newID()
+		st, err := c.BeginUpload(ctx, si, api.BeginUploadRequest{Size: int64(len(ct)), K: 2, N: 2, SegmentSize: 1000})
+		if err != nil || st.SegmentSize != 1000 {
+			t.Fatalf("begin %+v %v", st, err)
+		}
+		if _, err := c.SendChunk(ctx, si, 0, int64(len(ct)), ct); err != nil {
+			t.Fatal(err)
+		}
+		return si, st.SegmentSize
+	}
+	root := func(ct []byte, seg int64) []byte {
+		var leaves []hashtree.Hash
+		for off := int64(0); off < int64(len(ct)); off += seg {
+			inner := sha256.Sum256(append(chk.SegmentHashPrefix(), ct[off:min(off+seg, int64(len(ct)))]...))
+			leaves = append(leaves, sha256.Sum256(inner[:]))
+		}
+		r := hashtree.Root(leaves)
+		return r[:]
+	}
+	ct := rnd(10_500)
+	si, seg := send(ct)
+	wrong := root(ct[:len(ct)-1], seg)
+	if _, err := c.FinishUpload(ctx, si, api.FinishUploadRequest{CrypttextRootHash: wrong}); apiCode(err) != api.CodeIntegrity {
+		t.Fatalf("wrong root: %v\n%s", err, e.logs)
+	}
+	if _, err := c.GetUpload(ctx, si); apiCode(err) != api.CodeNotFound {
+		t.Fatalf("after a wrong root: %v", err)
+	}
+	si, seg = send(ct)
+	up, err := c.FinishUpload(ctx, si, api.FinishUploadRequest{CrypttextRootHash: root(ct, seg)})
+	if err != nil {
+		t.Fatalf("right root: %v\n%s", err, e.logs)
+	}
+	u, err := chk.ParseUEB(up.UEB)
+	if err != nil || u.SegmentSize != 1000 || u.K != 2 {
+		t.Fatalf("UEB %+v %v", u, err)
+	}
+}

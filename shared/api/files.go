@@ -286,11 +286,21 @@ type UploadStatus struct {
 	Received int64  `json:"received"`
 	Size     int64  `json:"size"`
 	State    string `json:"state"` // receiving, placing, stored
+	// SegmentSize is the file's segment size, by which the crypttext hash
+	// tree cuts the ciphertext (0: not known, e.g. a finished upload).
+	SegmentSize int64 `json:"segment_size,omitempty"`
 }
 
-// FinishUploadRequest asks the helper to complete the upload.
+// FinishUploadRequest asks the helper to complete the upload. It names
+// the ciphertext sent by exactly one of two hashes (32 bytes each): the
+// UEB's crypttext_hash of the whole ciphertext, which the helper checks
+// before it places the last bytes, or the UEB's crypttext_root_hash (the
+// root of the segments' hash tree, by UploadStatus.SegmentSize), which it
+// checks against the file it encoded. An uploader hashing with WebCrypto
+// can only give the second: WebCrypto has no incremental SHA-256.
 type FinishUploadRequest struct {
-	CrypttextHash []byte `json:"crypttext_hash"`
+	CrypttextHash     []byte `json:"crypttext_hash,omitempty"`
+	CrypttextRootHash []byte `json:"crypttext_root_hash,omitempty"`
 }
 
 // Uploaded is a finished upload: what the uploader needs to form the read

@@ -55,16 +55,16 @@ func (r Routes) SendChunk(ctx context.Context, si string, off, size int64, data 
 	return st, decodeInto(resp.Body, &st)
 }
 
-// FinishUpload asks the node to complete the upload; crypttextHash is the
-// hash of the whole ciphertext (chk.NewCrypttextHasher). It may be retried.
-func (c *Client) FinishUpload(ctx context.Context, si string, crypttextHash []byte) (Uploaded, error) {
-	return c.own().FinishUpload(ctx, si, crypttextHash)
+// FinishUpload asks the node to complete the upload, naming the ciphertext
+// sent by one of its hashes (see FinishUploadRequest). It may be retried.
+func (c *Client) FinishUpload(ctx context.Context, si string, req FinishUploadRequest) (Uploaded, error) {
+	return c.own().FinishUpload(ctx, si, req)
 }
 
 // FinishUpload is Client.FinishUpload on these routes.
-func (r Routes) FinishUpload(ctx context.Context, si string, crypttextHash []byte) (Uploaded, error) {
+func (r Routes) FinishUpload(ctx context.Context, si string, req FinishUploadRequest) (Uploaded, error) {
 	var u Uploaded
-	err := r.c.Do(ctx, http.MethodPost, r.uploadPath(si)+"/finish", FinishUploadRequest{CrypttextHash: crypttextHash}, &u)
+	err := r.c.Do(ctx, http.MethodPost, r.uploadPath(si)+"/finish", req, &u)
 	return u, err
 }
 

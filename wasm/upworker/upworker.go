@@ -70,9 +70,13 @@ type round struct {
 }
 
 type result struct {
-	inner [32]byte
-	err   error
+	segments [][32]byte
+	err      error
 }
+
+// maxSegments bounds the segment hashes taken from the worker (a 1 TiB
+// file of 64 KiB segments).
+const maxSegments = 1 << 24
 
 // start returns the worker, starting it on first use.
 func start() (safejs.Value, error) {
@@ -125,13 +129,7 @@ func receive(data safejs.Value) {
 	case "acked":
 		go r.acked(int64(num(data, "received")))
 	case "done":
-		var res result
-		if v, err := data.Get("inner"); err == nil {
-			if k, err := safejs.CopyBytesToGo(res.inner[:], v); err != nil || k != len(res.inner) {
-				res.err = &upload.WorkerError{Kind: "protocol", Message: "the upload worker gave no hash"}
-			}
-		}
-		r.finish(res)
+		r.finish(segments(data))
 	case "error":
 		we := &upload.WorkerError{Kind: str(data, "kind"), Status: int(num(data, "status")), Message: str(data, "message")}
 		if b, err := data.Get("body"); err == nil && !b.IsNull() && !b.IsUndefined() {
@@ -139,6 +137,23 @@ func receive(data safejs.Value) {
 		}
 		r.finish(result{err: we})
 	}
+}
+
+// segments reads the "done" message's segment hashes (32 bytes each).
+func segments(data safejs.Value) result {
+	v, err := data.Get("segments")
+	var b []byte
+	if err == nil {
+		b, err = fetch.GoBytes(v, 32*maxSegments)
+	}
+	if err != nil || len(b)%32 != 0 {
+		return result{err: &upload.WorkerError{Kind: "protocol", Message: "the upload worker gave no segment hashes"}}
+	}
+	out := make([][32]byte, len(b)/32)
+	for i := range out {
+		copy(out[i][:], b[32*i:])
+	}
+	return result{segments: out}
 }
 
 // failAll ends every waiting round: the worker's script did not load (or
@@ -164,13 +179,13 @@ func (r *round) finish(res result) {
 }
 
 // Send implements upload.Worker.
-func (w *Worker) Send(ctx context.Context, job upload.WorkerJob, acked func(int64)) ([32]byte, error) {
+func (w *Worker) Send(ctx context.Context, job upload.WorkerJob, acked func(int64)) ([][32]byte, error) {
 	mu.Lock()
 	wk, err := start()
 	if err != nil || broken {
 		broken = true
 		mu.Unlock()
-		return [32]byte{}, &upload.WorkerError{Kind: "unavailable", Message: "the upload worker cannot start"}
+		return nil, &upload.WorkerError{Kind: "unavailable", Message: "the upload worker cannot start"}
 	}
 	rounds++
 	r := &round{n: rounds, acked: acked, done: make(chan result, 1)}
@@ -188,14 +203,14 @@ func (w *Worker) Send(ctx context.Context, job upload.WorkerJob, acked func(int6
 		_, err = wk.Call("postMessage", msg)
 	}
 	if err != nil {
-		return [32]byte{}, &upload.WorkerError{Kind: "unavailable", Message: "the upload worker cannot take the file: " + err.Error()}
+		return nil, &upload.WorkerError{Kind: "unavailable", Message: "the upload worker cannot take the file: " + err.Error()}
 	}
 	select {
 	case res := <-r.done:
-		return res.inner, res.err
+		return res.segments, res.err
 	case <-ctx.Done():
 		wk.Call("postMessage", map[string]any{"type": "abort", "id": w.id})
-		return [32]byte{}, ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
@@ -222,7 +237,7 @@ func (w *Worker) message(job upload.WorkerJob, n int) (map[string]any, error) {
 		"type": "send", "id": w.id, "round": n, "file": w.file, "parts": parts,
 		"from": float64(job.From), "size": float64(job.Size), "key": key,
 		"url": job.URL, "headers": fetch.Fields(job.Header),
-		"chunk": job.ChunkSize, "inFlight": job.InFlight, "prefix": prefix,
+		"chunk": job.ChunkSize, "inFlight": job.InFlight, "segment": float64(job.SegmentSize), "prefix": prefix,
 	}, nil
 }
 

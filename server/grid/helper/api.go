@@ -203,8 +203,12 @@ const (
 type Status struct {
 	State    State
 	Size     int64
-	Received int64   // bytes of ciphertext held, from offset 0
-	Result   *Placed // set in StateStored
+	Received int64 // bytes of ciphertext held, from offset 0
+	// SegmentSize is the file's segment size (the encoding's, as in the
+	// UEB): an uploader that hashes segments itself (the crypttext root
+	// hash) cuts the ciphertext by it. 0 if unknown.
+	SegmentSize int64
+	Result      *Placed // set in StateStored
 	// LastError says why the last placement attempt failed, if it did.
 	LastError string
 }

@@ -235,12 +235,17 @@ func (ss *session) closeFiles() {
 
 // status must be called with Service.mu held.
 func (ss *session) status() Status {
-	return Status{State: ss.state, Size: ss.spec.Size, Received: ss.held, LastError: ss.lastErr}
+	return Status{State: ss.state, Size: ss.spec.Size, Received: ss.held, LastError: ss.lastErr,
+		SegmentSize: ss.spec.Params.CHK().SegmentSize(ss.spec.Size)}
 }
 
 func storedStatus(p *Placed) Status {
 	size := p.VerifyCap.Size
-	return Status{State: StateStored, Size: size, Received: size, Result: p.clone()}
+	st := Status{State: StateStored, Size: size, Received: size, Result: p.clone()}
+	if u, err := chk.ParseUEB(p.UEB); err == nil {
+		st.SegmentSize = u.SegmentSize
+	}
+	return st
 }
 
 // New opens the staging directory, resumes the sessions it holds and starts

@@ -184,12 +184,22 @@ func (n *Node) serve(r *api.Request, path string) *api.Response {
 	return Fail(404, api.CodeNotFound, "no route "+path)
 }
 
-func (s *Session) status() api.UploadStatus {
+func (s *Session) status(p chk.Params) api.UploadStatus {
 	st := api.UploadStatus{Received: int64(len(s.Data)), Size: s.Begin.Size, State: "receiving"}
 	if s.Result != nil {
 		st.State, st.Received = "stored", s.Begin.Size
+	} else {
+		st.SegmentSize = s.params(p).SegmentSize(s.Begin.Size)
 	}
 	return st
+}
+
+// params are the session's encoding: its own, or the node's p.
+func (s *Session) params(p chk.Params) chk.Params {
+	if s.Begin.K != 0 {
+		p = chk.Params{K: s.Begin.K, N: s.Begin.N, MaxSegmentSize: s.Begin.SegmentSize}
+	}
+	return p
 }
 
 func (n *Node) serveUpload(r *api.Request, si string, rest []string) *api.Response {
@@ -209,12 +219,12 @@ func (n *Node) serveUpload(r *api.Request, si string, rest []string) *api.Respon
 		} else if s.Begin != req {
 			return Fail(409, api.CodeConflict, "other parameters")
 		}
-		return ok(s.status())
+		return ok(s.status(n.Params))
 	case r.Method == http.MethodGet && len(rest) == 0:
 		if s == nil {
 			return Fail(404, api.CodeNotFound, "no session")
 		}
-		return ok(s.status())
+		return ok(s.status(n.Params))
 	case r.Method == http.MethodDelete && len(rest) == 0:
 		delete(n.Sessions, si)
 		return &api.Response{Status: http.StatusNoContent}
@@ -245,7 +255,7 @@ func (n *Node) serveUpload(r *api.Request, si string, rest []string) *api.Respon
 		if b+1 > have {
 			s.Data = append(s.Data, r.Body[have-a:]...)
 		}
-		return ok(s.status())
+		return ok(s.status(n.Params))
 	case r.Method == http.MethodPost && len(rest) == 1 && rest[0] == "finish":
 		if s == nil {
 			return Fail(404, api.CodeNotFound, "no session")
@@ -258,18 +268,22 @@ func (n *Node) serveUpload(r *api.Request, si string, rest []string) *api.Respon
 		}
 		var req api.FinishUploadRequest
 		json.Unmarshal(r.Body, &req)
-		h := chk.NewCrypttextHasher()
-		h.Write(s.Data)
-		if sum := h.Sum(); !bytes.Equal(sum[:], req.CrypttextHash) {
-			return Fail(409, api.CodeConflict, "crypttext hash mismatch")
+		if len(req.CrypttextRootHash) == 0 {
+			h := chk.NewCrypttextHasher()
+			h.Write(s.Data)
+			if sum := h.Sum(); !bytes.Equal(sum[:], req.CrypttextHash) {
+				return Fail(409, api.CodeIntegrity, "crypttext hash mismatch")
+			}
 		}
-		p := n.Params
-		if s.Begin.K != 0 {
-			p = chk.Params{K: s.Begin.K, N: s.Begin.N, MaxSegmentSize: s.Begin.SegmentSize}
-		}
-		res, err := chk.EncodeCiphertext(bytes.NewReader(s.Data), s.Begin.Size, p, chk.Discard)
+		res, err := chk.EncodeCiphertext(bytes.NewReader(s.Data), s.Begin.Size, s.params(n.Params), chk.Discard)
 		if err != nil {
 			return Fail(500, api.CodeInternal, err.Error())
+		}
+		if len(req.CrypttextRootHash) > 0 {
+			u, err := chk.ParseUEB(res.UEB)
+			if err != nil || !bytes.Equal(u.CrypttextRootHash[:], req.CrypttextRootHash) {
+				return Fail(409, api.CodeIntegrity, "crypttext root hash mismatch")
+			}
 		}
 		raw, _ := cap.DecodeBase32(si)
 		var sidx [cap.StorageIndexSize]byte

@@ -66,7 +66,7 @@ type Encoding struct {
 type Sessions interface {
 	BeginUpload(ctx context.Context, si string, req api.BeginUploadRequest) (api.UploadStatus, error)
 	SendChunk(ctx context.Context, si string, off, size int64, data []byte) (api.UploadStatus, error)
-	FinishUpload(ctx context.Context, si string, crypttextHash []byte) (api.Uploaded, error)
+	FinishUpload(ctx context.Context, si string, req api.FinishUploadRequest) (api.Uploaded, error)
 	AbortUpload(ctx context.Context, si string) error
 }
 
@@ -152,8 +152,8 @@ type Upload struct {
 	// Touched by one producer at a time (sendFrom waits for it to end).
 	hasher      *hashtree.Hasher
 	hashed      int64
-	workerHash  *[32]byte // the crypttext hash, when a Worker sent it all
-	noWorker    bool      // the Worker could not run
+	workerRoot  *hashtree.Hash // the crypttext root hash, when a Worker sent it all
+	noWorker    bool           // the Worker could not run
 	bufs        chan []byte
 	nbufs       int
 	workerChunk int // bytes per request of a Worker's round
@@ -336,8 +336,7 @@ func (u *Upload) run(ctx context.Context) (Result, error) {
 		if err == nil {
 			u.report(transfer.Progress{State: transfer.Finishing})
 			var up api.Uploaded
-			sum := u.crypttextSum()
-			if up, err = u.o.Client.FinishUpload(ctx, u.siStr, sum[:]); err == nil {
+			if up, err = u.o.Client.FinishUpload(ctx, u.siStr, u.finishRequest()); err == nil {
 				return u.check(up)
 			}
 		}
@@ -386,11 +385,12 @@ func (u *Upload) round(ctx context.Context, begin api.BeginUploadRequest) error 
 		from = u.o.Size
 	}
 	u.setAcked(from)
-	if from == u.o.Size && u.workerHash != nil {
+	if from == u.o.Size && u.workerRoot != nil {
 		return nil // the node has it all and a Worker hashed it all
 	}
-	if w, cr := u.worker(); w != nil {
-		return u.sendByWorker(ctx, w, cr, from)
+	// A Worker hashes the segments (the node says how long they are).
+	if w, cr := u.worker(); w != nil && st.SegmentSize > 0 {
+		return u.sendByWorker(ctx, w, cr, from, st.SegmentSize)
 	}
 	return u.sendFrom(ctx, from)
 }
@@ -642,7 +642,11 @@ func (u *Upload) check(up api.Uploaded) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrMismatch, err)
 	}
-	if !ueb.HasCrypttextHash || ueb.CrypttextHash != u.crypttextSum() {
+	if u.workerRoot != nil {
+		if ueb.CrypttextRootHash != *u.workerRoot {
+			return Result{}, fmt.Errorf("%w: the node encoded other ciphertext than was sent (crypttext root hash)", ErrMismatch)
+		}
+	} else if !ueb.HasCrypttextHash || ueb.CrypttextHash != u.crypttextSum() {
 		return Result{}, fmt.Errorf("%w: the node encoded other ciphertext than was sent (crypttext hash)", ErrMismatch)
 	}
 	if ueb.Size != u.o.Size || ueb.K != v.K || ueb.N != v.N {

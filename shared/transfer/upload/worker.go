@@ -8,6 +8,7 @@ import (
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/chk"
+	"github.com/communitycube/cube/shared/hashtree"
 )
 
 // A Worker reads, encrypts, hashes and sends a file's ciphertext itself,
@@ -21,13 +22,15 @@ import (
 // the Upload itself), and the check of the node's answer.
 type Worker interface {
 	// Send sends ciphertext bytes [job.From, job.Size) to the session's
-	// chunk route and returns SHA-256(job.Prefix ‖ the whole ciphertext)
-	// (the inner hash of the crypttext hash) once the node acknowledged
-	// everything. A Worker keeps what it hashed between calls, so a resumed
-	// upload reads again only what it has not hashed. acked is called
-	// with the node's count of bytes held after each chunk. The error is a
-	// *WorkerError, or ctx's.
-	Send(ctx context.Context, job WorkerJob, acked func(received int64)) (inner [32]byte, err error)
+	// chunk route and, once the node acknowledged everything, returns for
+	// each segment of job.SegmentSize bytes (the last one shorter)
+	// SHA-256(job.Prefix ‖ the segment's ciphertext): the inner hashes of
+	// the crypttext hash tree's leaves. Unlike a whole-file hash, these can
+	// be computed by WebCrypto. A Worker keeps what it hashed between
+	// calls (for the same segment size), so a resumed upload reads again
+	// only what it has not hashed. acked is called with the node's count
+	// of bytes held after each chunk. The error is a *WorkerError, or ctx's.
+	Send(ctx context.Context, job WorkerJob, acked func(received int64)) (segments [][32]byte, err error)
 }
 
 // WorkerJob is one round of a Worker's sending.
@@ -39,7 +42,10 @@ type WorkerJob struct {
 	Key       chk.Key           // AES-128-CTR, counter 0 at byte 0
 	ChunkSize int               // bytes per request
 	InFlight  int               // requests at once
-	Prefix    []byte            // netstring of the crypttext hash's tag
+	// SegmentSize cuts the ciphertext into the crypttext hash tree's
+	// leaves (the node's UploadStatus.SegmentSize).
+	SegmentSize int64
+	Prefix      []byte // what each segment's hash starts with (chk.SegmentHashPrefix)
 }
 
 // WorkerError is a failure a Worker reports; Err turns it into what the
@@ -87,8 +93,9 @@ func (u *Upload) worker() (Worker, ChunkRequester) {
 	return u.o.Worker, cr
 }
 
-// sendByWorker is sendFrom through a Worker.
-func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, from int64) error {
+// sendByWorker is sendFrom through a Worker, for a file of segments of
+// segSize bytes.
+func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, from, segSize int64) error {
 	sendCtx, stop, err := u.beginSending(ctx, true)
 	if err != nil {
 		return err
@@ -97,9 +104,9 @@ func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, 
 	url, header := cr.ChunkRequest(u.siStr)
 	job := WorkerJob{
 		URL: url, Header: header, From: from, Size: u.o.Size, Key: u.o.Key,
-		ChunkSize: u.workerChunk, InFlight: inFlight, Prefix: chk.CrypttextHashPrefix(),
+		ChunkSize: u.workerChunk, InFlight: inFlight, SegmentSize: segSize, Prefix: chk.SegmentHashPrefix(),
 	}
-	inner, err := w.Send(sendCtx, job, u.chunkAcked)
+	segments, err := w.Send(sendCtx, job, u.chunkAcked)
 	if err != nil {
 		var we *WorkerError
 		if errors.As(err, &we) {
@@ -111,18 +118,33 @@ func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, 
 		}
 		return u.sendError(ctx, err)
 	}
+	if want := (u.o.Size + segSize - 1) / segSize; int64(len(segments)) != want {
+		// A broken Worker: hash (and, if need be, send) by ourselves.
+		u.noWorker = true
+		return errRoundAgain
+	}
 	u.setAcked(u.o.Size) // the Worker's last acknowledgements may still be on their way
-	sum := sha256.Sum256(inner[:])
-	u.workerHash = &sum
+	leaves := make([]hashtree.Hash, len(segments))
+	for i, inner := range segments {
+		leaves[i] = sha256.Sum256(inner[:])
+	}
+	root := hashtree.Root(leaves)
+	u.workerRoot = &root
 	return nil
 }
 
-// crypttextSum is the crypttext hash of what was sent: the Worker's, or
-// the Upload's own hasher's.
-func (u *Upload) crypttextSum() [32]byte {
-	if u.workerHash != nil {
-		return *u.workerHash
+// finishRequest names what was sent: by the Worker's crypttext root hash,
+// or by the Upload's own crypttext hash.
+func (u *Upload) finishRequest() api.FinishUploadRequest {
+	if u.workerRoot != nil {
+		return api.FinishUploadRequest{CrypttextRootHash: u.workerRoot[:]}
 	}
+	sum := u.crypttextSum()
+	return api.FinishUploadRequest{CrypttextHash: sum[:]}
+}
+
+// crypttextSum is the crypttext hash of what the Upload sent itself.
+func (u *Upload) crypttextSum() [32]byte {
 	if u.hashed != u.o.Size {
 		panic("upload: finishing before the whole file was hashed")
 	}

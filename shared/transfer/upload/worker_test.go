@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -20,28 +21,49 @@ import (
 )
 
 // goWorker does in Go what the browser's upload worker does in JavaScript
-// (server/web's upload-worker.js): it reads the source itself, encrypts,
-// hashes (keeping the hash between rounds, reading again only what it has
-// not hashed) and PATCHes the job's URL with the job's headers, so the
-// Upload's side of the contract is tested here.
+// (assets/upload-worker.js): it reads the source itself, encrypts, hashes
+// each segment (keeping the hashes between rounds, reading again only what
+// it has not hashed) and PATCHes the job's URL with the job's headers, so
+// the Upload's side of the contract is tested here.
 type goWorker struct {
-	tr     api.Transport
-	src    io.ReaderAt
-	h      hash.Hash
-	hashed int64
-	read   int64 // bytes read from src, all rounds
-	rounds int
+	tr       api.Transport
+	src      io.ReaderAt
+	h        hash.Hash // of the current segment
+	segments [][32]byte
+	hashed   int64
+	read     int64 // bytes read from src, all rounds
+	rounds   int
+	// dropSegment, if set, leaves the last segment's hash out (a broken
+	// worker).
+	dropSegment bool
 	// onChunk, if set, is called before each PATCH with its offset; an
 	// error stops the round as a network failure would.
 	onChunk func(ctx context.Context, off int64) error
 }
 
-func (w *goWorker) Send(ctx context.Context, job WorkerJob, acked func(int64)) (inner [32]byte, err error) {
-	w.rounds++
-	if w.h == nil {
-		w.h = sha256.New()
-		w.h.Write(job.Prefix)
+// hash feeds ciphertext bytes b, which start at offset off, to the
+// segment hashes.
+func (w *goWorker) hash(job WorkerJob, off int64, b []byte) {
+	for len(b) > 0 {
+		if w.h == nil {
+			w.h = sha256.New()
+			w.h.Write(job.Prefix)
+		}
+		end := min((off/job.SegmentSize+1)*job.SegmentSize, job.Size)
+		n := min(end-off, int64(len(b)))
+		w.h.Write(b[:n])
+		off, b = off+n, b[n:]
+		if off == end {
+			var inner [32]byte
+			w.h.Sum(inner[:0])
+			w.segments = append(w.segments, inner)
+			w.h = nil
+		}
 	}
+}
+
+func (w *goWorker) Send(ctx context.Context, job WorkerJob, acked func(int64)) (segments [][32]byte, err error) {
+	w.rounds++
 	for off := min(job.From, w.hashed); off < job.Size; {
 		n := min(int64(job.ChunkSize), job.Size-off)
 		if off < job.From {
@@ -49,18 +71,18 @@ func (w *goWorker) Send(ctx context.Context, job WorkerJob, acked func(int64)) (
 		}
 		b := make([]byte, n)
 		if _, err := w.src.ReadAt(b, off); err != nil && err != io.EOF {
-			return inner, &WorkerError{Kind: "source", Message: err.Error()}
+			return nil, &WorkerError{Kind: "source", Message: err.Error()}
 		}
 		w.read += n
 		chk.NewCTR(job.Key, off).XORKeyStream(b, b)
 		if end := off + n; end > w.hashed {
-			w.h.Write(b[w.hashed-off:])
+			w.hash(job, w.hashed, b[w.hashed-off:])
 			w.hashed = end
 		}
 		if off >= job.From {
 			if w.onChunk != nil {
 				if err := w.onChunk(ctx, off); err != nil {
-					return inner, err
+					return nil, err
 				}
 			}
 			h := map[string]string{"Content-Range": fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, job.Size)}
@@ -70,23 +92,25 @@ func (w *goWorker) Send(ctx context.Context, job WorkerJob, acked func(int64)) (
 			resp, err := w.tr.RoundTrip(ctx, &api.Request{Method: http.MethodPatch, URL: job.URL, Header: h, Body: b})
 			if err != nil {
 				if ctx.Err() != nil {
-					return inner, ctx.Err()
+					return nil, ctx.Err()
 				}
-				return inner, &WorkerError{Kind: "offline", Message: err.Error()}
+				return nil, &WorkerError{Kind: "offline", Message: err.Error()}
 			}
 			if resp.Status >= 300 {
-				return inner, &WorkerError{Kind: "http", Status: resp.Status, Body: resp.Body}
+				return nil, &WorkerError{Kind: "http", Status: resp.Status, Body: resp.Body}
 			}
 			var st api.UploadStatus
 			if err := json.Unmarshal(resp.Body, &st); err != nil {
-				return inner, &WorkerError{Kind: "protocol", Message: err.Error()}
+				return nil, &WorkerError{Kind: "protocol", Message: err.Error()}
 			}
 			acked(st.Received)
 		}
 		off += n
 	}
-	w.h.Sum(inner[:0])
-	return inner, nil
+	if w.dropSegment {
+		return w.segments[:len(w.segments)-1], nil
+	}
+	return w.segments, nil
 }
 
 // A Worker sends the whole file; the Upload checks the node's answer
@@ -219,9 +243,9 @@ func TestUploadRateLimitTakesOverFromWorker(t *testing.T) {
 // brokenWorker cannot run (its script did not load).
 type brokenWorker struct{ calls int }
 
-func (w *brokenWorker) Send(context.Context, WorkerJob, func(int64)) ([32]byte, error) {
+func (w *brokenWorker) Send(context.Context, WorkerJob, func(int64)) ([][32]byte, error) {
 	w.calls++
-	return [32]byte{}, &WorkerError{Kind: "unavailable", Message: "the upload worker did not start"}
+	return nil, &WorkerError{Kind: "unavailable", Message: "the upload worker did not start"}
 }
 
 // A Worker that cannot run is dropped: the Upload sends by itself at once,
@@ -246,5 +270,74 @@ func TestUploadWithoutAWorkingWorker(t *testing.T) {
 	checkStored(t, node, res, key, plain)
 	if w.calls != 1 || retries != 0 {
 		t.Fatalf("worker called %d times, %d retries", w.calls, retries)
+	}
+}
+
+// Segments that do not line up with chunks (3-of-5, 1,002-byte segments,
+// 64 KiB chunks): the Worker's segment hashes still give the UEB's
+// crypttext root hash, which the node checks at finish and the Upload in
+// the UEB.
+func TestUploadThroughWorkerUnalignedSegments(t *testing.T) {
+	node := transfertest.NewNode()
+	plain := randomBytes(t, 200<<10+5)
+	w := &goWorker{tr: node, src: bytes.NewReader(plain)}
+	var finish api.FinishUploadRequest
+	node.Intercept = func(r *api.Request, next func() (*api.Response, error)) (*api.Response, error) {
+		if strings.HasSuffix(r.URL, "/finish") {
+			json.Unmarshal(r.Body, &finish)
+		}
+		return next()
+	}
+	u, key := newUpload(t, node, plain, func(o *Options) {
+		o.Worker = w
+		o.Encoding = Encoding{K: 3, Happy: 5, N: 5, SegmentSize: 1000}
+	})
+	res, err := u.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStored(t, node, res, key, plain)
+	if len(w.segments) != (len(plain)+1001)/1002 || len(finish.CrypttextRootHash) != 32 || finish.CrypttextHash != nil {
+		t.Fatalf("%d segments hashed; finished with %+v", len(w.segments), finish)
+	}
+}
+
+// A Worker whose hashes do not name what it sent: a segment missing makes
+// the Upload hash the file itself; a wrong hash is refused by the node,
+// and nothing is stored as the file.
+func TestUploadWorkerWithWrongHashes(t *testing.T) {
+	node := transfertest.NewNode()
+	plain := randomBytes(t, 150<<10)
+	w := &goWorker{tr: node, src: bytes.NewReader(plain), dropSegment: true}
+	var finish api.FinishUploadRequest
+	node.Intercept = func(r *api.Request, next func() (*api.Response, error)) (*api.Response, error) {
+		if strings.HasSuffix(r.URL, "/finish") {
+			json.Unmarshal(r.Body, &finish)
+		}
+		return next()
+	}
+	u, key := newUpload(t, node, plain, func(o *Options) { o.Worker = w })
+	res, err := u.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkStored(t, node, res, key, plain)
+	if w.rounds != 1 || len(finish.CrypttextHash) != 32 || finish.CrypttextRootHash != nil {
+		t.Fatalf("%d worker rounds; finished with %+v", w.rounds, finish)
+	}
+
+	w2 := &goWorker{tr: node, src: bytes.NewReader(plain)}
+	w2.onChunk = func(ctx context.Context, off int64) error {
+		if off == 0 {
+			w2.segments = append(w2.segments, [32]byte{1}) // a stray leaf
+			w2.segments = w2.segments[1:]
+		}
+		return nil
+	}
+	u2, _ := newUpload(t, node, plain, func(o *Options) { o.Worker = w2 })
+	_, err = u2.Run(context.Background())
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.CodeIntegrity {
+		t.Fatalf("a wrong root hash: %v", err)
 	}
 }
