@@ -41,11 +41,11 @@ import (
 // DefaultChunkSize is the size of one PATCH.
 const DefaultChunkSize = 1 << 20
 
-// DefaultWorkerChunkSize is the size of one PATCH sent by a Worker. In
-// Chromium each request body costs a fixed amount of the browser's work
-// whatever its size: 4 MiB bodies took a 256 MiB upload from 25 to 35
-// MB/s against 1 MiB ones (8 MiB: no better; docs/BENCHMARKS.md).
-const DefaultWorkerChunkSize = 4 << 20
+// DefaultWorkerChunkSize is the size of one PATCH sent by a Worker. 4 MiB
+// bodies were faster in Chromium (a 256 MiB upload 25 -> 35 MB/s) but
+// uploads then stopped at 2 GiB sent ("Failed to fetch" from the page and
+// the worker alike; docs/BENCHMARKS.md), so 1 MiB until that is understood.
+const DefaultWorkerChunkSize = 1 << 20
 
 // inFlight chunks are sent at once.
 const inFlight = 3
