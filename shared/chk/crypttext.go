@@ -1,9 +1,6 @@
 package chk
 
-import (
-	"github.com/communitycube/cube/shared/hashtree"
-	"github.com/communitycube/cube/shared/netstring"
-)
+import "github.com/communitycube/cube/shared/hashtree"
 
 // NewCrypttextHasher returns a hasher for the UEB's crypttext_hash, the hash
 // of the whole ciphertext (tag "allmydata_crypttext_v1", docs/spec/chk.md
@@ -12,7 +9,3 @@ import (
 // gives it at finish, and checks the returned UEB carries the same value.
 func NewCrypttextHasher() *hashtree.Hasher { return hashtree.NewHasher(tagCrypttext) }
 
-// CrypttextHashPrefix is what the crypttext hash's inner SHA-256 starts
-// with, netstring(tag), for a hasher outside Go: the hash is
-// SHA-256(SHA-256(CrypttextHashPrefix() ‖ ciphertext)).
-func CrypttextHashPrefix() []byte { return netstring.Encode([]byte(tagCrypttext)) }
