@@ -8,4 +8,3 @@ import "github.com/communitycube/cube/shared/hashtree"
 // uploader that sends ciphertext to a helper computes it while it encrypts,
 // gives it at finish, and checks the returned UEB carries the same value.
 func NewCrypttextHasher() *hashtree.Hasher { return hashtree.NewHasher(tagCrypttext) }
-

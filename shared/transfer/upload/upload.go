@@ -38,14 +38,11 @@ import (
 	"github.com/communitycube/cube/shared/transfer"
 )
 
-// DefaultChunkSize is the size of one PATCH.
+// DefaultChunkSize is the size of one PATCH, a Worker's too. 4 MiB bodies
+// were faster in Chromium (a 256 MiB upload 25 -> 35 MB/s) but uploads then
+// stopped at 2 GiB sent ("Failed to fetch" from the page and the worker
+// alike; docs/BENCHMARKS.md), so 1 MiB until that is understood.
 const DefaultChunkSize = 1 << 20
-
-// DefaultWorkerChunkSize is the size of one PATCH sent by a Worker. 4 MiB
-// bodies were faster in Chromium (a 256 MiB upload 25 -> 35 MB/s) but
-// uploads then stopped at 2 GiB sent ("Failed to fetch" from the page and
-// the worker alike; docs/BENCHMARKS.md), so 1 MiB until that is understood.
-const DefaultWorkerChunkSize = 1 << 20
 
 // inFlight chunks are sent at once.
 const inFlight = 3
@@ -80,9 +77,8 @@ type Options struct {
 	Key    chk.Key
 	// Encoding is passed to the node (0: the node's defaults).
 	Encoding Encoding
-	// ChunkSize is the largest PATCH (default DefaultChunkSize, and
-	// DefaultWorkerChunkSize for a Worker). With a rate limit, chunks shrink
-	// to about one second's worth (at least 64 KiB).
+	// ChunkSize is the largest PATCH (default DefaultChunkSize). With a
+	// rate limit, chunks shrink to about one second's worth (at least 64 KiB).
 	ChunkSize int
 	// RateLimit is the initial limit in KB/s (1 KB = 1024 bytes; 0: none).
 	RateLimit int
@@ -150,13 +146,12 @@ type Upload struct {
 	reportMu sync.Mutex // one Sending report at a time (chunkAcked)
 
 	// Touched by one producer at a time (sendFrom waits for it to end).
-	hasher      *hashtree.Hasher
-	hashed      int64
-	workerRoot  *hashtree.Hash // the crypttext root hash, when a Worker sent it all
-	noWorker    bool           // the Worker could not run
-	bufs        chan []byte
-	nbufs       int
-	workerChunk int // bytes per request of a Worker's round
+	hasher     *hashtree.Hasher
+	hashed     int64
+	workerRoot *hashtree.Hash // the crypttext root hash, when a Worker sent it all
+	noWorker   bool           // the Worker could not run
+	bufs       chan []byte
+	nbufs      int
 }
 
 // New prepares an upload; nothing is sent before Run.
@@ -164,14 +159,10 @@ func New(o Options) (*Upload, error) {
 	if o.Client == nil || o.Source == nil || o.Size < 0 {
 		return nil, errors.New("upload: Client, Source and a size are required")
 	}
-	workerChunk := DefaultWorkerChunkSize
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = DefaultChunkSize
-	} else {
-		workerChunk = o.ChunkSize
 	}
 	o.ChunkSize = max(o.ChunkSize, 64<<10)
-	workerChunk = max(workerChunk, 64<<10)
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = 30
 	}
@@ -179,7 +170,7 @@ func New(o Options) (*Upload, error) {
 		o.Clock = transfer.RealClock{}
 	}
 	u := &Upload{
-		o: o, clock: o.Clock, workerChunk: workerChunk,
+		o: o, clock: o.Clock,
 		si:      chk.StorageIndex(o.Key),
 		limiter: transfer.NewLimiter(o.Clock, o.RateLimit),
 		meter:   transfer.NewMeter(o.Clock, o.Size),

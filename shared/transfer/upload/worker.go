@@ -104,7 +104,7 @@ func (u *Upload) sendByWorker(ctx context.Context, w Worker, cr ChunkRequester, 
 	url, header := cr.ChunkRequest(u.siStr)
 	job := WorkerJob{
 		URL: url, Header: header, From: from, Size: u.o.Size, Key: u.o.Key,
-		ChunkSize: u.workerChunk, InFlight: inFlight, SegmentSize: segSize, Prefix: chk.SegmentHashPrefix(),
+		ChunkSize: u.o.ChunkSize, InFlight: inFlight, SegmentSize: segSize, Prefix: chk.SegmentHashPrefix(),
 	}
 	segments, err := w.Send(sendCtx, job, u.chunkAcked)
 	if err != nil {

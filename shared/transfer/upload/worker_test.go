@@ -273,6 +273,19 @@ func TestUploadWithoutAWorkingWorker(t *testing.T) {
 	}
 }
 
+// finishRequests notes the body of the node's last finish request.
+func finishRequests(node *transfertest.Node) *api.FinishUploadRequest {
+	var finish api.FinishUploadRequest
+	node.Intercept = func(r *api.Request, next func() (*api.Response, error)) (*api.Response, error) {
+		if strings.HasSuffix(r.URL, "/finish") {
+			finish = api.FinishUploadRequest{}
+			json.Unmarshal(r.Body, &finish)
+		}
+		return next()
+	}
+	return &finish
+}
+
 // Segments that do not line up with chunks (3-of-5, 1,002-byte segments,
 // 64 KiB chunks): the Worker's segment hashes still give the UEB's
 // crypttext root hash, which the node checks at finish and the Upload in
@@ -281,13 +294,7 @@ func TestUploadThroughWorkerUnalignedSegments(t *testing.T) {
 	node := transfertest.NewNode()
 	plain := randomBytes(t, 200<<10+5)
 	w := &goWorker{tr: node, src: bytes.NewReader(plain)}
-	var finish api.FinishUploadRequest
-	node.Intercept = func(r *api.Request, next func() (*api.Response, error)) (*api.Response, error) {
-		if strings.HasSuffix(r.URL, "/finish") {
-			json.Unmarshal(r.Body, &finish)
-		}
-		return next()
-	}
+	finish := finishRequests(node)
 	u, key := newUpload(t, node, plain, func(o *Options) {
 		o.Worker = w
 		o.Encoding = Encoding{K: 3, Happy: 5, N: 5, SegmentSize: 1000}
@@ -298,7 +305,7 @@ func TestUploadThroughWorkerUnalignedSegments(t *testing.T) {
 	}
 	checkStored(t, node, res, key, plain)
 	if len(w.segments) != (len(plain)+1001)/1002 || len(finish.CrypttextRootHash) != 32 || finish.CrypttextHash != nil {
-		t.Fatalf("%d segments hashed; finished with %+v", len(w.segments), finish)
+		t.Fatalf("%d segments hashed; finished with %+v", len(w.segments), *finish)
 	}
 }
 
@@ -309,13 +316,7 @@ func TestUploadWorkerWithWrongHashes(t *testing.T) {
 	node := transfertest.NewNode()
 	plain := randomBytes(t, 150<<10)
 	w := &goWorker{tr: node, src: bytes.NewReader(plain), dropSegment: true}
-	var finish api.FinishUploadRequest
-	node.Intercept = func(r *api.Request, next func() (*api.Response, error)) (*api.Response, error) {
-		if strings.HasSuffix(r.URL, "/finish") {
-			json.Unmarshal(r.Body, &finish)
-		}
-		return next()
-	}
+	finish := finishRequests(node)
 	u, key := newUpload(t, node, plain, func(o *Options) { o.Worker = w })
 	res, err := u.Run(context.Background())
 	if err != nil {
@@ -323,7 +324,7 @@ func TestUploadWorkerWithWrongHashes(t *testing.T) {
 	}
 	checkStored(t, node, res, key, plain)
 	if w.rounds != 1 || len(finish.CrypttextHash) != 32 || finish.CrypttextRootHash != nil {
-		t.Fatalf("%d worker rounds; finished with %+v", w.rounds, finish)
+		t.Fatalf("%d worker rounds; finished with %+v", w.rounds, *finish)
 	}
 
 	w2 := &goWorker{tr: node, src: bytes.NewReader(plain)}
