@@ -24,7 +24,9 @@ export default defineConfig({
   fullyParallel: true,
   forbidOnly: !!process.env.CI,
   retries: 0,
-  reporter: process.env.CI ? [['list']] : [['list'], ['html', { open: 'never' }]],
+  // The failures reporter repeats each failure's error at the end of the
+  // run, where a CI log's tail shows it.
+  reporter: process.env.CI ? [['list'], ['./e2e/failures-reporter.ts']] : [['list'], ['html', { open: 'never' }], ['./e2e/failures-reporter.ts']],
   use: {
     browserName: 'chromium',
     launchOptions: { executablePath: '/usr/bin/chromium', args: chromiumArgs },
