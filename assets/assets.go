@@ -1,6 +1,6 @@
 // Package assets holds the static files the node serves under /web/: icons,
-// the stylesheet and the upload worker. They are embedded in the cube
-// binary, so a node needs nothing from anywhere else.
+// the stylesheet, the upload worker and its page half. They are embedded in
+// the cube binary, so a node needs nothing from anywhere else.
 package assets
 
 import "embed"

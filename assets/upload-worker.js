@@ -1,8 +1,9 @@
 // upload-worker.js: the browser's upload engine (docs/files.md, "Direct
 // uploads"). A dedicated Worker of the page (wasm/upworker) that reads a
 // picked file, encrypts it with WebCrypto's AES-CTR, hashes the ciphertext
-// and PATCHes it to the node's upload session, so that the bytes never
-// cross the page's thread, where Go's wasm (and the UI) run. The page
+// and PATCHes it to the node's upload session (the requests made by the
+// page's upload-page.js, see "Requests"), so that the bytes never pass
+// through Go's wasm on the page's thread, where the UI runs too. The page
 // decides everything else: where to start, retries, pauses, and the check
 // of the node's answer against the hash this worker returns.
 //
@@ -15,6 +16,8 @@
 //     headers: added to every request. segment: the file's segment size;
 //     prefix: what each segment's hash starts with.
 //   {type: "abort", id}: stop sending id (what was hashed is kept).
+//   {type: "proxy", port}: send requests through the page (upload-page.js)
+//     over this MessagePort instead of fetching here; see pageFetch.
 // Messages to the page:
 //   {type: "acked", id, received}: the node holds `received` bytes.
 //   {type: "done", id, segments}: all sent; segments = for each segment,
@@ -132,27 +135,80 @@ async function encrypt(key, off, plain) {
   return new Uint8Array(ct, skip);
 }
 
+// ---- Requests ----
+//
+// A request this worker makes passes through the page's service worker
+// (which controls the worker too), and Chromium hands a service worker
+// every request body as a Blob that lives until the service worker's
+// garbage collector frees its FetchEvent: a long upload fills Chromium's
+// 2 GiB of Blob memory and from then on every request of the tab fails.
+// The page's requests can skip the service worker (it declares /api/ as
+// network-only, static routing, server/web/worker.js); a dedicated
+// worker's cannot (Chromium 156 applies the routes to windows only). So
+// when the page offers a port (upload-page.js), the ciphertext moves to the
+// page (transferred, not copied) and the page makes the request.
+
+let pagePort = null;          // MessagePort to upload-page.js, or null
+const pageRequests = new Map(); // request number -> {resolve, reject, signal, onAbort}
+let pageRequestSeq = 0;
+
+// patch sends data as the body of a PATCH to url and returns the answer's
+// status and body. It rejects like fetch: an AbortError when signal is
+// aborted, another error when the node cannot be reached. data must not be
+// used after the call (its buffer may be handed to the page).
+function patch(url, headers, data, signal) {
+  return pagePort ? pageFetch(url, headers, data, signal) : ownFetch(url, headers, data, signal);
+}
+
+async function ownFetch(url, headers, data, signal) {
+  // A Blob body: Chromium uploads one several times faster than the
+  // same bytes as an ArrayBuffer (docs/BENCHMARKS.md).
+  const resp = await fetch(url, { method: "PATCH", headers, body: new Blob([data]), signal, credentials: "same-origin", cache: "no-store" });
+  return { status: resp.status, body: new Uint8Array(await resp.arrayBuffer()) };
+}
+
+function pageFetch(url, headers, data, signal) {
+  if (signal.aborted) return Promise.reject(new DOMException("aborted", "AbortError"));
+  return new Promise((resolve, reject) => {
+    const req = ++pageRequestSeq;
+    const onAbort = () => pagePort.postMessage({ type: "abort", req });
+    signal.addEventListener("abort", onAbort, { once: true });
+    pageRequests.set(req, { resolve, reject, signal, onAbort });
+    pagePort.postMessage({ type: "fetch", req, url, method: "PATCH", headers, body: data.buffer, offset: data.byteOffset, length: data.length }, [data.buffer]);
+  });
+}
+
+// pageAnswered settles a request made by the page:
+// {type: "fetched", req, status, body} or {type: "fetched", req, error,
+// aborted}.
+function pageAnswered(e) {
+  const m = e.data;
+  const r = pageRequests.get(m.req);
+  if (!r) return;
+  pageRequests.delete(m.req);
+  r.signal.removeEventListener("abort", r.onAbort);
+  if (m.aborted) r.reject(new DOMException("aborted", "AbortError"));
+  else if (m.error) r.reject(new TypeError(m.error));
+  else r.resolve({ status: m.status, body: new Uint8Array(m.body) });
+}
+
 async function sendChunk(job, off, data, signal) {
   const headers = Object.assign({}, job.headers, {
     "Content-Range": "bytes " + off + "-" + (off + data.length - 1) + "/" + job.size,
   });
+  const end = off + data.length;
   let resp;
   try {
-    // A Blob body: Chromium uploads one several times faster than the
-    // same bytes as an ArrayBuffer (docs/BENCHMARKS.md).
-    resp = await fetch(job.url, { method: "PATCH", headers, body: new Blob([data]), signal, credentials: "same-origin", cache: "no-store" });
+    resp = await patch(job.url, headers, data, signal);
   } catch (err) {
     if (signal.aborted) throw err;
     throw new RoundError("offline", "the node cannot be reached (" + err.message + ")");
   }
-  if (!resp.ok) {
-    let body = null;
-    try { body = new Uint8Array(await resp.arrayBuffer()); } catch (err) { /* no body */ }
-    throw new RoundError("http", "the node answered with HTTP status " + resp.status, resp.status, body);
+  if (resp.status < 200 || resp.status > 299) {
+    throw new RoundError("http", "the node answered with HTTP status " + resp.status, resp.status, resp.body);
   }
   let st;
-  try { st = await resp.json(); } catch (err) { throw new RoundError("protocol", "the node's answer is not JSON"); }
-  const end = off + data.length;
+  try { st = JSON.parse(new TextDecoder().decode(resp.body)); } catch (err) { throw new RoundError("protocol", "the node's answer is not JSON"); }
   if (!(st.received >= end)) {
     throw new RoundError("protocol", "The node holds " + st.received + " bytes after a chunk ending at " + end + ".");
   }
@@ -248,5 +304,8 @@ self.onmessage = (e) => {
   } else if (msg.type === "abort") {
     const u = uploads.get(msg.id);
     if (u && u.abort) u.abort.abort();
+  } else if (msg.type === "proxy") {
+    pagePort = msg.port;
+    pagePort.onmessage = pageAnswered;
   }
 };

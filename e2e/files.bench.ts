@@ -48,6 +48,32 @@ function randomFile(file: string, bytes: number) {
   fs.closeSync(fd);
 }
 
+// profilePage records the page thread's CPU profile for ms milliseconds
+// (CUBE_BENCH_PROFILE=1) and prints where its time went: the functions
+// with the most self time, and the share of idle time.
+async function profilePage(cdp: any, what: string, ms: number) {
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+  await cdp.send('Profiler.start');
+  await new Promise((r) => setTimeout(r, ms));
+  const { profile } = await cdp.send('Profiler.stop');
+  const self = new Map<number, number>();
+  const dt: number[] = profile.timeDeltas;
+  profile.samples.forEach((id: number, i: number) => self.set(id, (self.get(id) ?? 0) + (dt[i + 1] ?? 0)));
+  const byName = new Map<string, number>();
+  let total = 0;
+  for (const n of profile.nodes) {
+    const t = self.get(n.id) ?? 0;
+    total += t;
+    const f = n.callFrame;
+    const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+    byName.set(k, (byName.get(k) ?? 0) + t);
+  }
+  const top = [...byName].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  console.log(`page thread during ${what}, ${(total / 1000).toFixed(0)} ms sampled:`);
+  for (const [k, t] of top) console.log(`  ${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
+
 test('Files: big upload and download against raw AES-CTR; memory; a 10,000-entry folder', async ({ page, node, request }) => {
   test.setTimeout(3_600_000);
   const mib = Number(process.env.CUBE_BENCH_MIB || 1024);
@@ -99,6 +125,7 @@ test('Files: big upload and download against raw AES-CTR; memory; a 10,000-entry
     let t0 = Date.now();
     await page.locator('#upload-files').setInputFiles(src);
     const row = page.locator('[data-testid=item][data-name="big.bin"]');
+    if (process.env.CUBE_BENCH_PROFILE) await profilePage(cdp, 'upload', 10_000);
     await expect(row).toBeVisible({ timeout: 3_000_000 });
     results.uploadMBps = (mib * MiB) / 1e6 / ((Date.now() - t0) / 1000);
     results.uploadPeakMemMiB = peak / MiB;

@@ -88,6 +88,7 @@ func newSite(assetFS, distFS fs.FS) (*Site, error) {
 			SVG:      "/web/icon.svg",
 		},
 		Styles:                []string{"/web/cube.css"},
+		Scripts:               []string{"/web/upload-page.js"},
 		CacheableResources:    []string{"/web/icon.svg"},
 		Resources:             static,
 		Version:               s.Version,

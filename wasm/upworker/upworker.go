@@ -103,6 +103,13 @@ func start() (safejs.Value, error) {
 		return safejs.Undefined(), err
 	}
 	w.Set("onmessage", onMsg.Value())
+	// The page makes the worker's requests (/web/upload-page.js): a
+	// dedicated worker's requests pass through the service worker, which
+	// holds their bodies in memory (docs/files.md, "Direct uploads").
+	// Without the page script the worker fetches by itself.
+	if proxy, err := safejs.Global().Get("cubeUploadProxy"); err == nil && proxy.Type() == safejs.TypeFunction {
+		_, _ = proxy.Invoke(w)
+	}
 	onErr, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
 		failAll()
 		return nil

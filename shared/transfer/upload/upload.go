@@ -2,7 +2,7 @@
 // web API (docs/files.md, "Moving bytes"; docs/spec/helper.md): it reads the
 // plaintext from an io.ReaderAt, encrypts it with the file's AES-128-CTR key
 // (transfer.Cipher: WebCrypto in the browser, Go elsewhere) and hashes the
-// ciphertext while earlier chunks are on the wire, sends 1 MiB chunks
+// ciphertext while earlier chunks are on the wire, sends 4 MiB chunks
 // (three at once), resumes from what the node acknowledged after any
 // failure, and checks the node's answer before forming the read cap.
 //
@@ -38,11 +38,10 @@ import (
 	"github.com/communitycube/cube/shared/transfer"
 )
 
-// DefaultChunkSize is the size of one PATCH, a Worker's too. 4 MiB bodies
-// were faster in Chromium (a 256 MiB upload 25 -> 35 MB/s) but uploads then
-// stopped at 2 GiB sent ("Failed to fetch" from the page and the worker
-// alike; docs/BENCHMARKS.md), so 1 MiB until that is understood.
-const DefaultChunkSize = 1 << 20
+// DefaultChunkSize is the size of one PATCH, a Worker's too: in Chromium a
+// 256 MiB upload took 25 MB/s in 1 MiB bodies, 35 in 4 MiB; 8 MiB was no
+// better and 16 MiB worse (docs/BENCHMARKS.md).
+const DefaultChunkSize = 4 << 20
 
 // inFlight chunks are sent at once.
 const inFlight = 3
