@@ -19,6 +19,9 @@ import (
 
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/drive"
+	"github.com/communitycube/cube/shared/scrub"
+	"github.com/communitycube/cube/shared/transfer"
+	"github.com/communitycube/cube/shared/transfer/upload"
 	"github.com/communitycube/cube/shared/vault"
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 )
@@ -646,26 +649,9 @@ type dropJob struct {
 	file  LocalFile
 	state string // "waiting", "sending", "done", "refused", "failed"
 	msg   string
-	read  atomic.Int64 // bytes of the file read so far (its progress)
-}
-
-// progressReader notes how far the upload has read its source: the file
-// is encrypted and sent as it is read, so this is the upload's progress.
-type progressReader struct {
-	r LocalFile
-	n *atomic.Int64
-}
-
-func (pr progressReader) ReadAt(b []byte, off int64) (int, error) {
-	k, err := pr.r.ReadAt(b, off)
-	end := off + int64(k)
-	for {
-		cur := pr.n.Load()
-		if end <= cur || pr.n.CompareAndSwap(cur, end) {
-			break
-		}
-	}
-	return k, err
+	// done of total bytes the node acknowledged (total: after scrubbing;
+	// 0 until the upload is planned).
+	done, total atomic.Int64
 }
 
 func (p *sharePage) dropPasswordForm() app.UI {
@@ -785,16 +771,20 @@ func (p *sharePage) dropView() app.UI {
 
 func (p *sharePage) dropRow(j *dropJob) app.UI {
 	size := j.file.Size()
+	done, total := j.done.Load(), j.total.Load()
+	if total == 0 {
+		total = size
+	}
 	pct := 0.0
 	switch {
 	case j.state == "done":
 		pct = 100
-	case size > 0:
-		pct = min(100, float64(j.read.Load())/float64(size)*100)
+	case total > 0:
+		pct = min(100, float64(done)/float64(total)*100)
 	}
 	detail := map[string]string{
 		"waiting": "Waiting",
-		"sending": fmt.Sprintf("Encrypting and sending · %s of %s", fmSize(min(size, j.read.Load())), fmSize(size)),
+		"sending": fmt.Sprintf("Encrypting and sending · %s of %s", fmSize(min(total, done)), fmSize(total)),
 		"done":    "Sent · " + fmSize(size),
 	}[j.state]
 	if j.msg != "" {
@@ -856,9 +846,19 @@ func (p *sharePage) sendDrop(ctx app.Context, dr *drive.Drop, j *dropJob) {
 	defer p.dropping.Unlock()
 	ctx.Dispatch(func(ctx app.Context) { j.state = "sending" })
 	err := func() error {
-		put, err := dr.NewPut(progressReader{j.file, &j.read}, j.file.Size(), drive.DropPutOptions{
+		o := drive.DropPutOptions{
 			Name: j.file.Name(), MIME: j.file.Type(),
-		})
+			Progress: func(pr transfer.Progress) {
+				j.done.Store(pr.Done)
+				j.total.Store(pr.Total)
+			},
+		}
+		if uploadWorkers != nil {
+			// The page's upload worker reads, encrypts and sends, as for
+			// the owner's own uploads (docs/files.md, "Direct uploads").
+			o.Worker = func(parts []scrub.Part) upload.Worker { return uploadWorkers(j.file, parts) }
+		}
+		put, err := dr.NewPut(j.file, j.file.Size(), o)
 		if err != nil {
 			return err
 		}

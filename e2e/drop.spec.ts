@@ -63,6 +63,9 @@ test('an anonymous visitor drops two files; cannot list the folder; over-limit f
     await expect(v.locator(`[data-testid=drop-item][data-name="${n}"]`)).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
   }
   await expect(v.locator('[data-testid=item]')).toHaveCount(0);
+  // The visitor's page uploaded through its upload worker (read, encrypt,
+  // hash off the page's thread), as the owner's page does.
+  expect(v.workers().some((w) => w.url().endsWith('/web/upload-worker.js'))).toBe(true);
 
   // The API refuses the folder's children to a drop link's token.
   const access = await ctx.request.post(`${base}/api/v1/public/links/${id}/access`, { data: {} });

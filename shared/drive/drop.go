@@ -17,6 +17,7 @@ import (
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/chk"
+	"github.com/communitycube/cube/shared/scrub"
 	"github.com/communitycube/cube/shared/transfer"
 	"github.com/communitycube/cube/shared/transfer/upload"
 	"github.com/communitycube/cube/shared/vault"
@@ -124,6 +125,9 @@ type DropPutOptions struct {
 	// Progress, if set, is called as the upload goes (transfer.Progress),
 	// as PutOptions.Progress.
 	Progress func(transfer.Progress)
+	// Worker, if set, makes the upload.Worker that sends the file itself,
+	// as PutOptions.Worker.
+	Worker func(parts []scrub.Part) upload.Worker
 }
 
 // DropPut is one file being sent into a drop.
@@ -144,7 +148,7 @@ func (dr *Drop) NewPut(src io.ReaderAt, size int64, o DropPutOptions) (*DropPut,
 	pl := dr.Link()
 	p, err := newPayload(src, size, payloadOptions{
 		sessions: dr.c.LinkRoutes(pl.ID), cipher: dr.cipher, name: o.Name, mime: o.MIME, noScrub: o.NoScrub,
-		progress: o.Progress,
+		progress: o.Progress, worker: o.Worker,
 	})
 	if err != nil {
 		return nil, err
