@@ -224,7 +224,7 @@ func (s *Store) Users(ctx context.Context) ([]User, error) {
 // Authenticate checks a name and password from the client at remote
 // (host:port), subject to throttling.
 func (s *Store) Authenticate(ctx context.Context, name, pw, remote string) (User, error) {
-	akey, nkey := accountKey(name), networkKey(remote)
+	akey, nkey := accountKey(name), NetworkKey(remote)
 	if err := s.throttled(ctx, akey, nkey); err != nil {
 		return User{}, err
 	}

@@ -55,9 +55,10 @@ func humanDuration(d time.Duration) string {
 
 func accountKey(name string) string { return "user:" + strings.ToLower(name) }
 
-// networkKey groups IPv6 clients by /64, since one host usually owns a whole
-// /64 and could otherwise rotate addresses to dodge the limit.
-func networkKey(remote string) string {
+// NetworkKey names the client network of remote (host:port) that throttles
+// count: an IPv4 address, or an IPv6 /64, since one host usually owns a
+// whole /64 and could otherwise rotate addresses to dodge the limit.
+func NetworkKey(remote string) string {
 	host := remote
 	if h, _, err := net.SplitHostPort(remote); err == nil {
 		host = h
@@ -143,7 +144,7 @@ func (s *Store) clearFailures(ctx context.Context, key string) error {
 // client network of remote (host:port) is blocked. Check it before looking
 // at the proof, so that a blocked guesser learns nothing.
 func (s *Store) CheckThrottle(ctx context.Context, name, remote string) error {
-	return s.throttled(ctx, accountKey(name), networkKey(remote))
+	return s.throttled(ctx, accountKey(name), NetworkKey(remote))
 }
 
 // RecordFailedAttempt counts a failed proof for the account name and the
@@ -152,7 +153,7 @@ func (s *Store) RecordFailedAttempt(ctx context.Context, name, remote string) er
 	if err := s.recordFailure(ctx, accountKey(name), s.Throttle.FreePerAccount); err != nil {
 		return err
 	}
-	return s.recordFailure(ctx, networkKey(remote), s.Throttle.FreePerNetwork)
+	return s.recordFailure(ctx, NetworkKey(remote), s.Throttle.FreePerNetwork)
 }
 
 // ClearFailedAttempts forgets the account's failures after a success (not

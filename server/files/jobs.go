@@ -230,6 +230,9 @@ func (s *Store) housekeep(ctx context.Context, uploadAlive func(si wire.StorageI
 	if err := s.forgetExpiredLinkTokens(ctx); err != nil && ctx.Err() == nil {
 		s.Log.Warn("files: forgetting expired link tokens", "err", err)
 	}
+	if err := s.forgetLinkFailures(ctx); err != nil && ctx.Err() == nil {
+		s.Log.Warn("files: forgetting old wrong link passwords", "err", err)
+	}
 	if s.Auth != nil {
 		alive := func(th []byte) bool {
 			ok, err := s.Auth.SessionExists(ctx, th)

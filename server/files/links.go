@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/communitycube/cube/server/auth"
 	"github.com/communitycube/cube/shared/api"
 	"github.com/communitycube/cube/shared/cap"
 	"github.com/communitycube/cube/shared/vault"
@@ -34,13 +35,19 @@ const (
 	LinkTokenBytes = 32
 	// MaxLinkLock bounds a password link's lock (the KDF parameters and salt).
 	MaxLinkLock = 256
-	// Wrong passwords of one link: LinkFreeFailures are free, then each
-	// further one blocks the link's password check for LinkFailDelay,
-	// doubling up to LinkMaxFailDelay. A day without failures forgets them.
-	LinkFreeFailures = 5
-	LinkFailDelay    = 30 * time.Second
-	LinkMaxFailDelay = 15 * time.Minute
-	linkFailForget   = 24 * time.Hour
+	// Wrong passwords of a link are counted per client network (an IPv4
+	// address, an IPv6 /64) and for the link as a whole. A network has
+	// LinkFreePerNetwork free failures, the link LinkFreeFailures; each
+	// further one blocks the password check (for that network, or for
+	// everyone) for LinkFailDelay, doubling up to LinkMaxFailDelay. A day
+	// without failures forgets them. The per-network count is what stops
+	// a guesser; the link's is high so that one guesser cannot keep the
+	// link's recipients out, yet bounds guessing from many networks.
+	LinkFreePerNetwork = 5
+	LinkFreeFailures   = 100
+	LinkFailDelay      = 30 * time.Second
+	LinkMaxFailDelay   = 15 * time.Minute
+	linkFailForget     = 24 * time.Hour
 )
 
 // LinkError is a link that does not work (or not for this request); Code
@@ -85,12 +92,11 @@ type link struct {
 	owner                   int64
 	lock, wrapped, authHash []byte
 	removed                 bool
-	failures, lastFailure   int64
-	blockedUntil            int64
+	blockedUntil            int64 // unix ms: wrong passwords block the link until then
 }
 
 const linkCols = `id, owner, target, kind, key_mode, lock, wrapped, auth_hash, meta, created_at, expires_at,
-	max_downloads, downloads, max_total, max_file, max_files, removed_at IS NOT NULL, failures, last_failure, blocked_until`
+	max_downloads, downloads, max_total, max_file, max_files, removed_at IS NOT NULL, blocked_until`
 
 func scanLink(row interface{ Scan(...any) error }) (*link, error) {
 	var l link
@@ -99,7 +105,7 @@ func scanLink(row interface{ Scan(...any) error }) (*link, error) {
 	var maxTotal, maxFile int64
 	var maxFiles int
 	err := row.Scan(&l.ID, &l.owner, &l.Target, &l.Kind, &l.KeyMode, &l.lock, &l.wrapped, &l.authHash, &l.Meta, &created, &expires,
-		&l.MaxDownloads, &l.Downloads, &maxTotal, &maxFile, &maxFiles, &l.removed, &l.failures, &l.lastFailure, &l.blockedUntil)
+		&l.MaxDownloads, &l.Downloads, &maxTotal, &maxFile, &maxFiles, &l.removed, &l.blockedUntil)
 	if err != nil {
 		return nil, err
 	}
@@ -495,8 +501,9 @@ func (s *Store) PublicLink(ctx context.Context, id string) (api.PublicLink, erro
 
 // OpenLink checks a link (and, for a password link, the password's proof)
 // and issues an access token for the other recipient routes. Wrong
-// passwords are throttled per link.
-func (s *Store) OpenLink(ctx context.Context, id string, req api.AccessRequest) (api.Access, error) {
+// passwords are throttled per client network of remote (the caller's
+// address, host:port) and per link.
+func (s *Store) OpenLink(ctx context.Context, id, remote string, req api.AccessRequest) (api.Access, error) {
 	l, err := loadLink(ctx, s.DB, id)
 	if err != nil {
 		return api.Access{}, err
@@ -507,16 +514,26 @@ func (s *Store) OpenLink(ctx context.Context, id string, req api.AccessRequest) 
 	if l.KeyMode == api.KeyPassword {
 		// A blocked link does not even look at the proof, so a guesser
 		// learns nothing while blocked.
+		network := auth.NetworkKey(remote)
+		netBlocked, err := s.linkNetworkBlocked(ctx, id, network)
+		if err != nil {
+			return api.Access{}, err
+		}
 		now := s.now()
-		if until := time.UnixMilli(l.blockedUntil); until.After(now) {
+		if until := time.UnixMilli(max(l.blockedUntil, netBlocked)); until.After(now) {
 			return api.Access{}, &LinkThrottledError{RetryAfter: until.Sub(now)}
 		}
 		h := sha256.Sum256(req.PasswordAuth)
 		if len(req.PasswordAuth) == 0 || subtle.ConstantTimeCompare(h[:], l.authHash) != 1 {
-			if err := s.linkFailure(ctx, id); err != nil {
+			if err := s.linkFailure(ctx, id, network); err != nil {
 				return api.Access{}, err
 			}
 			return api.Access{}, ErrLinkPassword
+		}
+		// The right password forgives this network its misses (not the
+		// link's count, which only time forgets).
+		if _, err := s.DB.ExecContext(ctx, `DELETE FROM link_failures WHERE link = ? AND network = ?`, id, network); err != nil {
+			return api.Access{}, err
 		}
 	} else if len(req.PasswordAuth) > 0 {
 		return api.Access{}, invalid("password_auth", "This link has no password.")
@@ -541,11 +558,6 @@ func (s *Store) OpenLink(ctx context.Context, id string, req api.AccessRequest) 
 		if _, err := tx.ExecContext(ctx, `INSERT INTO link_tokens(token_hash, link, created_at, expires_at) VALUES(?, ?, ?, ?)`,
 			th[:], id, s.nowMS(), expires.UnixMilli()); err != nil {
 			return err
-		}
-		if l.failures > 0 {
-			if _, err := tx.ExecContext(ctx, `UPDATE links SET failures = 0, blocked_until = 0 WHERE id = ?`, id); err != nil {
-				return err
-			}
 		}
 		if l.Kind == api.LinkDrop {
 			return nil
@@ -574,30 +586,69 @@ func (s *Store) OpenLink(ctx context.Context, id string, req api.AccessRequest) 
 	return out, nil
 }
 
-// linkFailure counts a wrong password of link id, blocking its password
-// check once the free failures are spent.
-func (s *Store) linkFailure(ctx context.Context, id string) error {
+// linkNetworkBlocked returns until when (unix ms) network may not try
+// link id's password; 0 if it may.
+func (s *Store) linkNetworkBlocked(ctx context.Context, id, network string) (int64, error) {
+	var until int64
+	err := s.DB.QueryRowContext(ctx, `SELECT blocked_until FROM link_failures WHERE link = ? AND network = ?`, id, network).Scan(&until)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return until, err
+}
+
+// linkFailure counts a wrong password of link id from network, for the
+// network and for the link, blocking either's password check once its free
+// failures are spent.
+func (s *Store) linkFailure(ctx context.Context, id, network string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		now := s.nowMS()
 		var failures, last int64
 		if err := tx.QueryRowContext(ctx, `SELECT failures, last_failure FROM links WHERE id = ?`, id).Scan(&failures, &last); err != nil {
 			return err
 		}
-		now := s.nowMS()
-		if now-last > linkFailForget.Milliseconds() {
-			failures = 0
+		failures, blocked := countFailure(failures, last, now, LinkFreeFailures)
+		if _, err := tx.ExecContext(ctx, `UPDATE links SET failures = ?, last_failure = ?, blocked_until = ? WHERE id = ?`, failures, now, blocked, id); err != nil {
+			return err
 		}
-		failures++
-		var blocked int64
-		if over := failures - LinkFreeFailures; over >= 0 {
-			d := LinkFailDelay
-			for i := int64(0); i < over && d < LinkMaxFailDelay; i++ {
-				d *= 2
-			}
-			blocked = now + min(d, LinkMaxFailDelay).Milliseconds()
+		failures, last = 0, 0
+		err := tx.QueryRowContext(ctx, `SELECT failures, last_failure FROM link_failures WHERE link = ? AND network = ?`, id, network).Scan(&failures, &last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE links SET failures = ?, last_failure = ?, blocked_until = ? WHERE id = ?`, failures, now, blocked, id)
+		failures, blocked = countFailure(failures, last, now, LinkFreePerNetwork)
+		_, err = tx.ExecContext(ctx, `INSERT INTO link_failures(link, network, failures, last_failure, blocked_until) VALUES(?, ?, ?, ?, ?)
+			ON CONFLICT(link, network) DO UPDATE SET failures = excluded.failures, last_failure = excluded.last_failure, blocked_until = excluded.blocked_until`,
+			id, network, failures, now, blocked)
 		return err
 	})
+}
+
+// countFailure adds a failure at now (unix ms) to a count whose last
+// failure was at last, and returns the new count and until when it blocks
+// (0: not blocked). The free-th failure and each further one block for
+// LinkFailDelay, doubling up to LinkMaxFailDelay.
+func countFailure(failures, last, now int64, free int64) (int64, int64) {
+	if now-last > linkFailForget.Milliseconds() {
+		failures = 0
+	}
+	failures++
+	over := failures - free
+	if over < 0 {
+		return failures, 0
+	}
+	d := LinkFailDelay
+	for i := int64(0); i < over && d < LinkMaxFailDelay; i++ {
+		d *= 2
+	}
+	return failures, now + min(d, LinkMaxFailDelay).Milliseconds()
+}
+
+// forgetLinkFailures drops the per-network counts a day old
+// (housekeeping; a count that old is reset when next used anyway).
+func (s *Store) forgetLinkFailures(ctx context.Context) error {
+	_, err := s.DB.ExecContext(ctx, `DELETE FROM link_failures WHERE last_failure < ?`, s.nowMS()-linkFailForget.Milliseconds())
+	return err
 }
 
 // publicNode is a node as a link's recipient sees it: without what only

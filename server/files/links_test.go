@@ -3,6 +3,7 @@ package files
 import (
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -27,9 +28,12 @@ func (f *fixture) link(uid int64, req api.CreateLinkRequest) api.Link {
 	return l
 }
 
+// guest is the address of a link's recipient in these tests.
+const guest = "192.0.2.1:40000"
+
 func (f *fixture) open(id string, auth []byte) api.Access {
 	f.t.Helper()
-	acc, err := f.s.OpenLink(f.ctx, id, api.AccessRequest{PasswordAuth: auth})
+	acc, err := f.s.OpenLink(f.ctx, id, guest, api.AccessRequest{PasswordAuth: auth})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -162,7 +166,7 @@ func TestLinkListUpdateDelete(t *testing.T) {
 	}
 	_, err = f.s.PublicLink(f.ctx, l1.ID)
 	wantLinkErr(t, "public of removed", err, ErrLinkRemoved)
-	_, err = f.s.OpenLink(f.ctx, l1.ID, api.AccessRequest{})
+	_, err = f.s.OpenLink(f.ctx, l1.ID, guest, api.AccessRequest{})
 	wantLinkErr(t, "open removed", err, ErrLinkRemoved)
 	_, _, err = f.s.LinkVersionCap(f.ctx, l1.ID, acc.Token, file.Current.ID)
 	wantLinkErr(t, "content of removed", err, ErrLinkRemoved)
@@ -214,7 +218,7 @@ func TestLinkFileAccessAndDownloads(t *testing.T) {
 	// the counted one continues (a download in progress completes).
 	_, _, err = f.s.LinkVersionCap(f.ctx, l.ID, a2.Token, file.Current.ID)
 	wantLinkErr(t, "uncounted token", err, ErrLinkExhausted)
-	_, err = f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{})
+	_, err = f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{})
 	wantLinkErr(t, "open exhausted", err, ErrLinkExhausted)
 	_, err = f.s.PublicLink(f.ctx, l.ID)
 	wantLinkErr(t, "public exhausted", err, ErrLinkExhausted)
@@ -262,7 +266,7 @@ func TestLinkLiteralContentCounts(t *testing.T) {
 	if g, _ := f.s.GetLink(f.ctx, ann, l.ID); g.Downloads != 1 || g.State != api.CodeLinkExhausted {
 		t.Fatalf("after opening a small file's link %+v", g)
 	}
-	_, err := f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{})
+	_, err := f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{})
 	wantLinkErr(t, "second visitor", err, ErrLinkExhausted)
 
 	// A folder: listing a page without small files is free; the first page
@@ -295,7 +299,7 @@ func TestLinkLiteralContentCounts(t *testing.T) {
 	if _, err := f.s.LinkChildren(f.ctx, fl.ID, b1.Token, sub.ID, "", 0); err != nil {
 		t.Fatalf("counted token after the limit: %v", err)
 	}
-	_, err = f.s.OpenLink(f.ctx, fl.ID, api.AccessRequest{})
+	_, err = f.s.OpenLink(f.ctx, fl.ID, guest, api.AccessRequest{})
 	wantLinkErr(t, "exhausted folder", err, ErrLinkExhausted)
 }
 
@@ -321,7 +325,7 @@ func TestLinkExpiryAndTargetGone(t *testing.T) {
 	if _, err := f.s.TrashNode(f.ctx, ann, dir.ID, dir.Version); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.s.OpenLink(f.ctx, fl.ID, api.AccessRequest{})
+	_, err = f.s.OpenLink(f.ctx, fl.ID, guest, api.AccessRequest{})
 	wantLinkErr(t, "trashed target", err, ErrLinkTarget)
 	var le *LinkError
 	if !errors.As(err, &le) || le.Code != api.CodeLinkRemoved || le.Message == ErrLinkRemoved.Message {
@@ -416,22 +420,30 @@ func TestLinkPasswordThrottle(t *testing.T) {
 	if err != nil || string(pub.Lock) != string(lock) {
 		t.Fatalf("public %+v %v", pub, err)
 	}
-	_, err = f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{})
+	_, err = f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{})
 	wantLinkErr(t, "no proof", err, ErrLinkPassword)
-	for i := 1; i < LinkFreeFailures; i++ {
-		_, err = f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{PasswordAuth: rnd(32)})
+	for i := 1; i < LinkFreePerNetwork; i++ {
+		_, err = f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{PasswordAuth: rnd(32)})
 		wantLinkErr(t, "wrong proof", err, ErrLinkPassword)
 	}
-	// The free failures are spent: blocked, even for the right proof.
+	// The guesser's network has spent its free failures: blocked, even
+	// for the right proof.
 	var thr *LinkThrottledError
-	_, err = f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{PasswordAuth: proof})
+	_, err = f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{PasswordAuth: proof})
 	if !errors.As(err, &thr) || thr.RetryAfter != LinkFailDelay {
 		t.Fatalf("blocked: %v", err)
 	}
+	// Other networks are not blocked: a wrong proof from one is checked,
+	// and a recipient elsewhere gets in.
+	_, err = f.s.OpenLink(f.ctx, l.ID, "[2001:db8:1:2::1]:1", api.AccessRequest{PasswordAuth: rnd(32)})
+	wantLinkErr(t, "another network", err, ErrLinkPassword)
+	if acc, err := f.s.OpenLink(f.ctx, l.ID, "198.51.100.7:5000", api.AccessRequest{PasswordAuth: proof}); err != nil || acc.Token == "" {
+		t.Fatalf("a recipient elsewhere is kept out by a guesser: %v", err)
+	}
 	f.clock.add(LinkFailDelay)
-	_, err = f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{PasswordAuth: rnd(32)})
+	_, err = f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{PasswordAuth: rnd(32)})
 	wantLinkErr(t, "wrong after the block", err, ErrLinkPassword)
-	_, err = f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{PasswordAuth: proof})
+	_, err = f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{PasswordAuth: proof})
 	if !errors.As(err, &thr) || thr.RetryAfter != 2*LinkFailDelay {
 		t.Fatalf("doubled: %v", err)
 	}
@@ -440,16 +452,45 @@ func TestLinkPasswordThrottle(t *testing.T) {
 	if string(acc.Wrapped) != string(wrapped) || acc.Token == "" {
 		t.Fatalf("access %+v", acc)
 	}
-	// A success clears the count.
-	_, err = f.s.OpenLink(f.ctx, l.ID, api.AccessRequest{PasswordAuth: rnd(32)})
-	wantLinkErr(t, "wrong after success", err, ErrLinkPassword)
+	// A success clears the network's count: a mistyped password later
+	// gets its free failures again.
+	for i := 1; i < LinkFreePerNetwork; i++ {
+		_, err = f.s.OpenLink(f.ctx, l.ID, guest, api.AccessRequest{PasswordAuth: rnd(32)})
+		wantLinkErr(t, "wrong after success", err, ErrLinkPassword)
+	}
+	f.open(l.ID, proof)
+
+	// Guesses from many networks: the link's own count blocks everyone
+	// once LinkFreeFailures are spent, so spreading guesses gains little.
+	spent := 2*LinkFreePerNetwork + 1 // the misses above, the other /64 included
+	for i := 0; spent < LinkFreeFailures; i++ {
+		remote := fmt.Sprintf("203.0.%d.%d:1", i/200, i%200+1)
+		for k := 0; k < LinkFreePerNetwork-1 && spent < LinkFreeFailures; k++ {
+			_, err = f.s.OpenLink(f.ctx, l.ID, remote, api.AccessRequest{PasswordAuth: rnd(32)})
+			wantLinkErr(t, "spread guesses", err, ErrLinkPassword)
+			spent++
+		}
+	}
+	_, err = f.s.OpenLink(f.ctx, l.ID, "198.51.100.8:1", api.AccessRequest{PasswordAuth: proof})
+	if !errors.As(err, &thr) || thr.RetryAfter != LinkFailDelay {
+		t.Fatalf("link blocked for all after %d misses: %v", LinkFreeFailures, err)
+	}
+	// Housekeeping forgets the networks' counts a day later.
+	f.clock.add(linkFailForget + time.Minute)
+	if err := f.s.forgetLinkFailures(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := f.s.DB.QueryRow(`SELECT COUNT(*) FROM link_failures`).Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("link_failures left: %d %v", rows, err)
+	}
 	f.open(l.ID, proof)
 	// The wrapped key is never given without the proof.
 	nl := f.link(ann, api.CreateLinkRequest{Target: file.ID, Kind: api.LinkFile})
 	if a := f.open(nl.ID, nil); a.Wrapped != nil {
 		t.Fatal("wrapped key on a link without password")
 	}
-	if _, err := f.s.OpenLink(f.ctx, nl.ID, api.AccessRequest{PasswordAuth: proof}); !isInvalid(err) {
+	if _, err := f.s.OpenLink(f.ctx, nl.ID, guest, api.AccessRequest{PasswordAuth: proof}); !isInvalid(err) {
 		t.Fatalf("proof for a link without password: %v", err)
 	}
 }

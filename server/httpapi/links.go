@@ -186,7 +186,7 @@ func (a *API) openLink(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	acc, err := a.fs().OpenLink(r.Context(), r.PathValue("id"), req)
+	acc, err := a.fs().OpenLink(r.Context(), r.PathValue("id"), r.RemoteAddr, req)
 	clear(req.PasswordAuth)
 	if err != nil {
 		a.failFiles(w, r, err)
