@@ -384,7 +384,9 @@ func (p *filesPage) toolbar() app.UI {
 	return app.Div().Class("files-head").Body(
 		p.crumbs(),
 		app.Div().Class("toolbar files-toolbar").Body(
-			app.Button().ID("new-folder").Class("small").OnClick(p.openMkdir).Body(fmIcon("new"), app.Span().Text("New folder")),
+			// Disabled until the folder is listed: the dialog proposes a
+			// name not taken in it (a click before did nothing at all).
+			app.Button().ID("new-folder").Class("small").Disabled(!p.loaded).OnClick(p.openMkdir).Body(fmIcon("new"), app.Span().Text("New folder")),
 			app.Label().For("upload-files").Class("button small").ID("upload-files-label").Body(fmIcon("upload"), app.Span().Text("Upload")),
 			app.Input().ID("upload-files").Type("file").Multiple(true).Class("visually-hidden").TabIndex(-1),
 			app.Label().For("upload-folder").Class("button small").ID("upload-folder-label").Body(fmIcon("upload"), app.Span().Text("Upload folder")),
