@@ -308,9 +308,10 @@ func (p *sharedPage) row(it drive.Item, owner string, writable bool, open func(c
 	if it.Folder {
 		size = "Folder"
 	}
-	badge := "Read only"
+	// The same words as the owner's "Share with people" dialog.
+	badge := permLabel(api.PermRead)
 	if writable {
-		badge = "Can edit"
+		badge = permLabel(api.PermWrite)
 	}
 	return app.Div().Class("file-row simple-row").Role("listitem").TabIndex(0).
 		DataSet("testid", "item").DataSet("name", it.Name).
