@@ -16,8 +16,9 @@
 //     headers: added to every request. segment: the file's segment size;
 //     prefix: what each segment's hash starts with.
 //   {type: "abort", id}: stop sending id (what was hashed is kept).
-//   {type: "proxy", port}: send requests through the page (upload-page.js)
-//     over this MessagePort instead of fetching here; see pageFetch.
+//   {type: "proxy", port}: the MessagePort over which the page
+//     (upload-page.js) makes this worker's requests; sent before any
+//     "send". See "Requests".
 // Messages to the page:
 //   {type: "acked", id, received}: the node holds `received` bytes.
 //   {type: "done", id, segments}: all sent; segments = for each segment,
@@ -25,7 +26,8 @@
 //     upload's state is forgotten.
 //   {type: "error", id, kind, status, body, message}: the round failed.
 //     kind: "offline" (no answer), "http" (status and body of the node's
-//     answer), "source" (the file cannot be read), "protocol".
+//     answer), "source" (the file cannot be read), "protocol",
+//     "unavailable" (no port from the page: the page sends by itself).
 "use strict";
 
 // SegmentHasher hashes ciphertext, given in order, segment by segment: for
@@ -145,30 +147,20 @@ async function encrypt(key, off, plain) {
 // The page's requests can skip the service worker (it declares /api/ as
 // network-only, static routing, server/web/worker.js); a dedicated
 // worker's cannot (Chromium 156 applies the routes to windows only). So
-// when the page offers a port (upload-page.js), the ciphertext moves to the
-// page (transferred, not copied) and the page makes the request.
+// the ciphertext moves to the page (transferred, not copied) and the page
+// makes the request. (A page without upload-page.js starts no worker.)
 
-let pagePort = null;          // MessagePort to upload-page.js, or null
+let pagePort = null;            // MessagePort to upload-page.js
 const pageRequests = new Map(); // request number -> {resolve, reject, signal, onAbort}
 let pageRequestSeq = 0;
 
-// patch sends data as the body of a PATCH to url and returns the answer's
-// status and body. It rejects like fetch: an AbortError when signal is
-// aborted, another error when the node cannot be reached. data must not be
-// used after the call (its buffer may be handed to the page).
+// patch has the page send data as the body of a PATCH to url and returns
+// the answer's status and body. It rejects like fetch: an AbortError when
+// signal is aborted, another error when the node cannot be reached. data
+// must not be used after the call (its buffer goes to the page).
 function patch(url, headers, data, signal) {
-  return pagePort ? pageFetch(url, headers, data, signal) : ownFetch(url, headers, data, signal);
-}
-
-async function ownFetch(url, headers, data, signal) {
-  // A Blob body: Chromium uploads one several times faster than the
-  // same bytes as an ArrayBuffer (docs/BENCHMARKS.md).
-  const resp = await fetch(url, { method: "PATCH", headers, body: new Blob([data]), signal, credentials: "same-origin", cache: "no-store" });
-  return { status: resp.status, body: new Uint8Array(await resp.arrayBuffer()) };
-}
-
-function pageFetch(url, headers, data, signal) {
   if (signal.aborted) return Promise.reject(new DOMException("aborted", "AbortError"));
+  if (!pagePort) return Promise.reject(new RoundError("unavailable", "the page gave no port for requests"));
   return new Promise((resolve, reject) => {
     const req = ++pageRequestSeq;
     const onAbort = () => pagePort.postMessage({ type: "abort", req });
@@ -201,7 +193,7 @@ async function sendChunk(job, off, data, signal) {
   try {
     resp = await patch(job.url, headers, data, signal);
   } catch (err) {
-    if (signal.aborted) throw err;
+    if (signal.aborted || err instanceof RoundError) throw err;
     throw new RoundError("offline", "the node cannot be reached (" + err.message + ")");
   }
   if (resp.status < 200 || resp.status > 299) {

@@ -50,6 +50,18 @@ async function newUser(request: APIRequestContext, browser: Browser, node: CubeN
   return { ctx, page };
 }
 
+// makeGroup has the signed-in administrator make a group on the admin
+// page and returns its entry there.
+async function makeGroup(page: Page, name: string, members: string): Promise<Locator> {
+  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.locator('#group-name').fill(name);
+  await page.locator('#group-members').fill(members);
+  await page.locator('#group-submit').click();
+  const group = page.locator(`[data-testid=group][data-name=${name}]`);
+  await expect(group).toContainText(members);
+  return group;
+}
+
 function sharekey(args: string[]): string {
   return execFileSync('go', ['run', './e2e/tools/sharekey', ...args], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
@@ -174,11 +186,7 @@ test("a group can edit: bob uploads and makes a folder in alice's folder, which 
 
   // Alice, the administrator, makes the group on the admin page.
   await signInFiles(page, node);
-  await page.getByRole('link', { name: 'Admin' }).click();
-  await page.locator('#group-name').fill('team');
-  await page.locator('#group-members').fill('bob');
-  await page.locator('#group-submit').click();
-  await expect(page.locator('[data-testid=group][data-name=team]')).toContainText('bob');
+  await makeGroup(page, 'team', 'bob');
 
   // A folder shared with the group, for editing. "New folder" waits for
   // the folder's listing (slowed down here): a click before it came did
@@ -285,12 +293,7 @@ test('someone added to a group gets access once the owner confirms in the share 
   const { ctx: carolCtx, page: carol } = await newUser(request, browser, node, 'carol', 'Violet-Harbor-Lantern-42');
 
   await signInFiles(page, node);
-  await page.getByRole('link', { name: 'Admin' }).click();
-  await page.locator('#group-name').fill('team');
-  await page.locator('#group-members').fill('bob');
-  await page.locator('#group-submit').click();
-  const group = page.locator('[data-testid=group][data-name=team]');
-  await expect(group).toContainText('bob');
+  const group = await makeGroup(page, 'team', 'bob');
 
   // A folder with a file, shared with the group (bob only, so far).
   await page.getByRole('link', { name: 'Files' }).click();

@@ -34,6 +34,21 @@ var DefaultThrottle = ThrottlePolicy{
 	Forget:         24 * time.Hour,
 }
 
+// Block is how long the failures-th failure of a key with free failures
+// blocks it: nothing before the free-th, then Delay, doubling with each
+// further failure up to MaxDelay.
+func (p ThrottlePolicy) Block(failures, free int64) time.Duration {
+	over := failures - free
+	if over < 0 {
+		return 0
+	}
+	d := p.Delay
+	for i := int64(0); i < over && d < p.MaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, p.MaxDelay)
+}
+
 // ThrottledError says when the caller may try again.
 type ThrottledError struct{ RetryAfter time.Duration }
 
@@ -113,14 +128,7 @@ func (s *Store) recordFailure(ctx context.Context, key string, free int) error {
 	}
 	failures++
 	var blocked int64
-	if over := failures - int64(free); over >= 0 {
-		d := p.Delay
-		for i := int64(0); i < over && d < p.MaxDelay; i++ {
-			d *= 2
-		}
-		if d > p.MaxDelay {
-			d = p.MaxDelay
-		}
+	if d := p.Block(failures, int64(free)); d > 0 {
 		blocked = now + int64(d/time.Second)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO login_failures(key, failures, last_failure, blocked_until) VALUES(?, ?, ?, ?)

@@ -566,7 +566,7 @@ func (s *Store) OpenLink(ctx context.Context, id, remote string, req api.AccessR
 		if err != nil {
 			return err
 		}
-		if n.literal() {
+		if isLiteral(&n.Node) {
 			// The file's content is in the metadata this answer carries.
 			if err := countToken(ctx, tx, id, th); err != nil {
 				return err
@@ -624,24 +624,22 @@ func (s *Store) linkFailure(ctx context.Context, id, network string) error {
 	})
 }
 
+// linkThrottle is the doubling of LinkFailDelay up to LinkMaxFailDelay.
+var linkThrottle = auth.ThrottlePolicy{Delay: LinkFailDelay, MaxDelay: LinkMaxFailDelay, Forget: linkFailForget}
+
 // countFailure adds a failure at now (unix ms) to a count whose last
 // failure was at last, and returns the new count and until when it blocks
-// (0: not blocked). The free-th failure and each further one block for
-// LinkFailDelay, doubling up to LinkMaxFailDelay.
+// (0: not blocked; auth.ThrottlePolicy.Block).
 func countFailure(failures, last, now int64, free int64) (int64, int64) {
 	if now-last > linkFailForget.Milliseconds() {
 		failures = 0
 	}
 	failures++
-	over := failures - free
-	if over < 0 {
+	d := linkThrottle.Block(failures, free)
+	if d == 0 {
 		return failures, 0
 	}
-	d := LinkFailDelay
-	for i := int64(0); i < over && d < LinkMaxFailDelay; i++ {
-		d *= 2
-	}
-	return failures, now + min(d, LinkMaxFailDelay).Milliseconds()
+	return failures, now + d.Milliseconds()
 }
 
 // forgetLinkFailures drops the per-network counts a day old

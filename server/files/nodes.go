@@ -19,10 +19,8 @@ type node struct {
 
 func (n *node) isFolder() bool { return n.Kind == api.KindFolder }
 
-// literal says whether n is a file whose current content is a LIT cap in
-// its sealed metadata (at most 55 bytes: never uploaded, no verify cap).
-func (n *node) literal() bool { return isLiteral(&n.Node) }
-
+// isLiteral says whether n is a file whose current content is a LIT cap
+// in its sealed metadata (at most 55 bytes: never uploaded, no verify cap).
 func isLiteral(n *api.Node) bool {
 	return n.Kind == api.KindFile && n.Current != nil && n.Current.VerifyCap == ""
 }

@@ -26,6 +26,10 @@ import (
 // ScriptURL is where the node serves the worker.
 const ScriptURL = "/web/upload-worker.js"
 
+// proxyFunc is the page's half of the worker (/web/upload-page.js), which
+// makes the worker's requests.
+const proxyFunc = "cubeUploadProxy"
+
 // Worker sends one upload (upload.Worker).
 type Worker struct {
 	id    string
@@ -35,7 +39,8 @@ type Worker struct {
 
 // New returns the Worker for file (a JavaScript File or Blob) whose upload
 // is parts over it, or nil when this page cannot run one (no Worker, no
-// WebCrypto: then the upload sends by itself).
+// WebCrypto, no page half /web/upload-page.js to make its requests: then
+// the upload sends by itself).
 func New(file safejs.Value, parts []scrub.Part) upload.Worker {
 	mu.Lock()
 	dead := broken
@@ -44,6 +49,9 @@ func New(file safejs.Value, parts []scrub.Part) upload.Worker {
 		return nil
 	}
 	if w, err := safejs.Global().Get("Worker"); err != nil || w.IsUndefined() {
+		return nil
+	}
+	if p, err := safejs.Global().Get(proxyFunc); err != nil || p.Type() != safejs.TypeFunction {
 		return nil
 	}
 	var b [12]byte
@@ -106,9 +114,8 @@ func start() (safejs.Value, error) {
 	// The page makes the worker's requests (/web/upload-page.js): a
 	// dedicated worker's requests pass through the service worker, which
 	// holds their bodies in memory (docs/files.md, "Direct uploads").
-	// Without the page script the worker fetches by itself.
-	if proxy, err := safejs.Global().Get("cubeUploadProxy"); err == nil && proxy.Type() == safejs.TypeFunction {
-		_, _ = proxy.Invoke(w)
+	if _, err := safejs.Global().Call(proxyFunc, w); err != nil {
+		return safejs.Undefined(), err
 	}
 	onErr, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
 		failAll()
