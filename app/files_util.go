@@ -1,10 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -135,60 +136,70 @@ func fmTime(t time.Time) string {
 }
 
 // sortItems orders items, folders first, by key ("name", "size",
-// "modified").
+// "modified"); equal keys keep their order, ties by name.
+//
+// It sorts indexes with the lower-cased names made once: comparing and
+// swapping the items themselves, lower-casing both names at every
+// comparison, took a fifth of a 10,000-entry folder's first drawing.
 func sortItems(items []drive.Item, key string, desc bool) {
-	sort.SliceStable(items, func(i, j int) bool {
-		a, b := items[i], items[j]
+	lower := make([]string, len(items))
+	order := make([]int, len(items))
+	for i := range items {
+		lower[i] = strings.ToLower(items[i].Name)
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		a, b := &items[i], &items[j]
 		if a.Folder != b.Folder {
-			return a.Folder
+			if a.Folder {
+				return -1
+			}
+			return 1
 		}
-		var less bool
+		c := 0
 		switch key {
 		case "size":
-			if a.Size == b.Size {
-				less = naturalLess(a.Name, b.Name)
-			} else {
-				less = a.Size < b.Size
-			}
+			c = cmp.Compare(a.Size, b.Size)
 		case "modified":
-			if a.Modified.Equal(b.Modified) {
-				less = naturalLess(a.Name, b.Name)
-			} else {
-				less = a.Modified.Before(b.Modified)
-			}
-		default:
-			less = naturalLess(a.Name, b.Name)
+			c = a.Modified.Compare(b.Modified)
+		}
+		if c == 0 {
+			c = naturalCompare(lower[i], lower[j])
 		}
 		if desc {
-			return !less
+			return -c
 		}
-		return less
+		return c
 	})
+	sorted := make([]drive.Item, len(items))
+	for k, i := range order {
+		sorted[k] = items[i]
+	}
+	copy(items, sorted)
 }
 
-// naturalLess compares names case-insensitively with numbers in order
-// ("file 2" before "file 10").
-func naturalLess(a, b string) bool {
-	a, b = strings.ToLower(a), strings.ToLower(b)
+// naturalCompare compares names with numbers in order ("file 2" before
+// "file 10"); sortItems passes them lower-cased, for case-insensitivity.
+func naturalCompare(a, b string) int {
 	for a != "" && b != "" {
 		da, db := leadDigits(a), leadDigits(b)
 		if da > 0 && db > 0 {
 			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
 			if len(na) != len(nb) {
-				return len(na) < len(nb)
+				return cmp.Compare(len(na), len(nb))
 			}
 			if na != nb {
-				return na < nb
+				return strings.Compare(na, nb)
 			}
 			a, b = a[da:], b[db:]
 			continue
 		}
 		if a[0] != b[0] {
-			return a[0] < b[0]
+			return cmp.Compare(a[0], b[0])
 		}
 		a, b = a[1:], b[1:]
 	}
-	return len(a) < len(b)
+	return cmp.Compare(len(a), len(b))
 }
 
 func leadDigits(s string) int {

@@ -52,11 +52,21 @@ function randomFile(file: string, bytes: number) {
 // (CUBE_BENCH_PROFILE=1) and prints where its time went: the functions
 // with the most self time, and the share of idle time.
 async function profilePage(cdp: any, what: string, ms: number) {
+  await startProfile(cdp);
+  await new Promise((r) => setTimeout(r, ms));
+  await stopProfile(cdp, what);
+}
+
+async function startProfile(cdp: any) {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
   await cdp.send('Profiler.start');
-  await new Promise((r) => setTimeout(r, ms));
+}
+
+async function stopProfile(cdp: any, what: string) {
   const { profile } = await cdp.send('Profiler.stop');
+  // The whole profile, for a closer look (chrome://inspect, or by script).
+  fs.writeFileSync(path.join(repoRoot, 'test-results', `profile-${what.replace(/\W+/g, '-')}.cpuprofile`), JSON.stringify(profile));
   const self = new Map<number, number>();
   const dt: number[] = profile.timeDeltas;
   profile.samples.forEach((id: number, i: number) => self.set(id, (self.get(id) ?? 0) + (dt[i + 1] ?? 0)));
@@ -167,10 +177,13 @@ test('Files: big upload and download against raw AES-CTR; memory; a 10,000-entry
   await page.reload();
   const many = page.locator('[data-testid=item][data-name="many"]');
   await expect(many).toBeVisible({ timeout: 60_000 });
+  const listCDP = process.env.CUBE_BENCH_PROFILE ? await page.context().newCDPSession(page) : null;
+  if (listCDP) await startProfile(listCDP);
   let t0 = Date.now();
   await many.dblclick();
   await expect(page.locator('[data-testid=item][data-name="file-00000.txt"]')).toBeVisible({ timeout: 120_000 });
   results.list10kFirstRowsMs = Date.now() - t0;
+  if (listCDP) await stopProfile(listCDP, 'listing 10,000 entries');
   // Scroll to the end: the last entry must come into view (the list draws
   // the rows near the screen as it scrolls).
   t0 = Date.now();

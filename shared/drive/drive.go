@@ -57,6 +57,7 @@ type Drive struct {
 	u         *vault.Unlocked
 	rootID    string
 	keys      map[string]vault.Key // node keys opened so far (a key changes only when its owner re-keys the item: shares.go)
+	metaKeys  metaKeyCache
 	newCipher func(chk.Key) transfer.Cipher
 	settings  *api.FileSettings
 	peers     peerShares // what other users share with this one (shares.go)
@@ -274,6 +275,7 @@ func (d *Drive) Close() {
 		d.keys[id] = k
 		delete(d.keys, id)
 	}
+	d.metaKeys.forget()
 }
 
 func (d *Drive) unlocked() (*vault.Unlocked, error) {
@@ -368,17 +370,19 @@ func (d *Drive) List(ctx context.Context, folderID string) ([]Item, error) {
 		return nil, err
 	}
 	_, _ = d.AdoptDrops(ctx, folderID) // best effort: AdoptDrops leaves what fails for next time
-	nodes, err := d.children(ctx, folderID)
+	var out []Item
+	err := d.eachChildPage(ctx, folderID, func(page []api.Node) error {
+		for _, n := range page {
+			it, err := d.item(ctx, n)
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	out := make([]Item, 0, len(nodes))
-	for _, n := range nodes {
-		it, err := d.item(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
 	}
 	return out, nil
 }
@@ -538,10 +542,11 @@ func (d *Drive) fillMove(ctx context.Context, n api.Node, parentID string, qk va
 	if err != nil {
 		return err
 	}
-	plain, old, err := openNodeMeta(pk, n)
+	m, err := openNodeMeta(d.metaKeys.of(pk), n)
 	if err != nil {
 		return err
 	}
+	plain, old := m.plain, m.name
 	if name != "" && name != old {
 		if plain, err = rename(n, plain, name); err != nil {
 			return err
@@ -755,12 +760,12 @@ func (d *Drive) Restore(ctx context.Context, id string) (Item, error) {
 		if err != nil {
 			return Item{}, err
 		}
-		_, old, err := openNodeMeta(pk, cur)
+		m, err := openNodeMeta(d.metaKeys.of(pk), cur)
 		if err != nil {
 			return Item{}, err
 		}
 		var up api.UpdateNodeRequest
-		if err := d.fillMove(ctx, cur, to, qk, FreeName(old, taken), &up); err != nil {
+		if err := d.fillMove(ctx, cur, to, qk, FreeName(m.name, taken), &up); err != nil {
 			return Item{}, err
 		}
 		req := api.RestoreRequest{Parent: to, NameHMAC: up.NameHMAC, Meta: up.Meta, WrappedKey: up.WrappedKey}
@@ -818,7 +823,7 @@ func (d *Drive) Versions(ctx context.Context, fileID string) ([]Version, error) 
 	}
 	out := make([]Version, 0, len(vs))
 	for _, v := range vs {
-		ov, err := openVersion(k, fileID, v)
+		ov, err := openVersion(d.metaKeys.of(k), fileID, v)
 		if err != nil {
 			return nil, err
 		}
@@ -923,11 +928,11 @@ func (d *Drive) sealNewVersion(ctx context.Context, n api.Node, k vault.Key, siz
 	if err != nil {
 		return nil, "", nil, err
 	}
-	plain, _, err := openNodeMeta(pk, n)
+	m, err := openNodeMeta(d.metaKeys.of(pk), n)
 	if err != nil {
 		return nil, "", nil, err
 	}
-	fm, err := vault.UnmarshalFileMeta(plain)
+	fm, err := vault.UnmarshalFileMeta(m.plain)
 	if err != nil {
 		return nil, "", nil, err
 	}

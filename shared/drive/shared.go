@@ -88,7 +88,8 @@ type Shared struct {
 
 	mu        sync.Mutex
 	keys      map[string]vault.Key // node keys opened so far, the target's first
-	nodes     map[string]api.Node  // nodes seen (the target, and what List returned)
+	metaKeys  metaKeyCache
+	nodes     map[string]api.Node // nodes seen (the target, and what List returned)
 	newCipher func(chk.Key) transfer.Cipher
 }
 
@@ -176,7 +177,7 @@ func OpenLink(ctx context.Context, c *api.Client, id string, s Secret) (*Shared,
 	root.ParentID = "" // the owner's folder is none of the recipient's business
 	root.NeedsPassword = false
 	if !root.Folder && n.Current != nil {
-		v, err := openVersion(key, n.ID, *n.Current)
+		v, err := openVersion(key.MetaKey(), n.ID, *n.Current)
 		if err != nil {
 			return nil, err
 		}
@@ -262,31 +263,27 @@ func (s *Shared) List(ctx context.Context, folderID string) ([]Item, error) {
 	if folder.Kind != api.KindFolder {
 		return nil, errors.New("This is a file, not a folder.")
 	}
-	var nodes []api.Node
-	for after := ""; ; {
-		page, err := s.c.LinkChildren(ctx, s.pl.ID, folderID, after)
-		if err != nil {
-			return nil, err
+	var out []Item
+	err = pagesAhead(ctx, func(ctx context.Context, after string) (api.Children, error) {
+		return s.c.LinkChildren(ctx, s.pl.ID, folderID, after)
+	}, func(page []api.Node) error {
+		for _, n := range page {
+			if n.Parent != folderID {
+				return fmt.Errorf("%w: the node listed an item of another folder", vault.ErrCorrupt)
+			}
+			s.mu.Lock()
+			s.nodes[n.ID] = n
+			s.mu.Unlock()
+			it, err := s.item(pk, n)
+			if err != nil {
+				return err
+			}
+			out = append(out, it)
 		}
-		nodes = append(nodes, page.Items...)
-		if page.Next == "" || page.Next == after {
-			break
-		}
-		after = page.Next
-	}
-	out := make([]Item, 0, len(nodes))
-	for _, n := range nodes {
-		if n.Parent != folderID {
-			return nil, fmt.Errorf("%w: the node listed an item of another folder", vault.ErrCorrupt)
-		}
-		s.mu.Lock()
-		s.nodes[n.ID] = n
-		s.mu.Unlock()
-		it, err := s.item(pk, n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -294,26 +291,11 @@ func (s *Shared) List(ctx context.Context, folderID string) ([]Item, error) {
 // item opens a node's metadata under its parent's key pk.
 func (s *Shared) item(pk vault.Key, n api.Node) (Item, error) {
 	it := baseItem(n)
-	plain, name, err := openNodeMeta(pk, n)
+	m, err := openNodeMeta(s.metaKeys.of(pk), n)
 	if err != nil {
 		return it, err
 	}
-	it.Name = name
-	if it.Folder {
-		fm, _ := vault.UnmarshalFolderMeta(plain)
-		if !fm.Created.IsZero() {
-			it.Created = fm.Created
-		}
-		if !fm.Modified.IsZero() {
-			it.Modified = fm.Modified
-		}
-	} else {
-		fm, _ := vault.UnmarshalFileMeta(plain)
-		it.Size = fm.Size
-		if !fm.Modified.IsZero() {
-			it.Modified = fm.Modified
-		}
-	}
+	m.fill(&it)
 	if it.Locked {
 		s.mu.Lock()
 		_, ok := s.keys[n.ID]
@@ -328,7 +310,7 @@ func (s *Shared) item(pk vault.Key, n api.Node) (Item, error) {
 		if err != nil {
 			return it, err
 		}
-		v, err := openVersion(k, n.ID, *n.Current)
+		v, err := openVersion(s.metaKeys.of(k), n.ID, *n.Current)
 		if err != nil {
 			return it, err
 		}
@@ -381,7 +363,7 @@ func (s *Shared) Open(ctx context.Context, fileID, versionID string) (File, Vers
 	if err != nil {
 		return nil, Version{}, err
 	}
-	v, err := openVersion(k, fileID, *n.Current)
+	v, err := openVersion(s.metaKeys.of(k), fileID, *n.Current)
 	if err != nil {
 		return nil, Version{}, err
 	}

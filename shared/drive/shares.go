@@ -200,7 +200,7 @@ func (d *Drive) shareRootItem(it Item, n api.Node, r shareRoot) (Item, error) {
 	if !ok {
 		return it, ErrClosed
 	}
-	v, err := openVersion(k, n.ID, *n.Current)
+	v, err := openVersion(d.metaKeys.of(k), n.ID, *n.Current)
 	if err != nil {
 		return it, err
 	}
@@ -410,11 +410,11 @@ func (d *Drive) rekeyRequest(ctx context.Context, id string, revoke []string) (a
 	req = api.RekeyRequest{BaseVersion: n.Version, Revoke: revoke, WrappedKey: vault.Wrap(pk, key, vault.NodeKeySlot(id))}
 	// The item's own metadata stays under its folder's (unchanged) key;
 	// it is sealed again only so the request is whole.
-	plain, _, err := openNodeMeta(pk, n)
+	m, err := openNodeMeta(d.metaKeys.of(pk), n)
 	if err != nil {
 		return fail(err)
 	}
-	if req.Meta, err = vault.SealMeta(pk.MetaKey(), vault.MetaSlot(id), plain); err != nil {
+	if req.Meta, err = vault.SealMeta(d.metaKeys.of(pk), vault.MetaSlot(id), m.plain); err != nil {
 		return fail(err)
 	}
 	if n.Mode == api.ModeStandard {
@@ -454,15 +454,15 @@ func (d *Drive) rekeyRequest(ctx context.Context, id string, revoke []string) (a
 			}
 		}
 		for _, c := range kids {
-			plain, name, err := openNodeMeta(old, c)
+			m, err := openNodeMeta(d.metaKeys.of(old), c)
 			if err != nil {
 				return fail(err)
 			}
 			rc := api.RekeyChild{ID: c.ID}
-			if rc.Meta, err = vault.SealMeta(key.MetaKey(), vault.MetaSlot(c.ID), plain); err != nil {
+			if rc.Meta, err = vault.SealMeta(key.MetaKey(), vault.MetaSlot(c.ID), m.plain); err != nil {
 				return fail(err)
 			}
-			h := vault.NameHMAC(key, name)
+			h := vault.NameHMAC(key, m.name)
 			rc.NameHMAC = h[:]
 			if len(c.Lock) == 0 {
 				ck, err := vault.Unwrap(old, c.WrappedKey, vault.NodeKeySlot(c.ID))

@@ -232,7 +232,7 @@ func TestSharingOnNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	b2 := put(t, alice2, sub.ID, "b.bin", randomBytes(2000), PutOptions{Replace: true})
-	if _, err := openVersion(oldFileKey, b.ID, *b2.Node.Current); !errors.Is(err, vault.ErrCorrupt) {
+	if _, err := openVersion(oldFileKey.MetaKey(), b.ID, *b2.Node.Current); !errors.Is(err, vault.ErrCorrupt) {
 		t.Errorf("bob's old key opens the next version: %v", err)
 	}
 	if _, _, err := bob.Open(ctx, b.ID, ""); !isAPI(err, api.CodeNotFound) {
