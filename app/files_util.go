@@ -49,16 +49,21 @@ var fmIconPaths = map[string]string{
 	"history":  `<path fill="none" stroke="currentColor" stroke-width="1.8" d="M4 12a8 8 0 1 0 2.3-5.6M4 4v4h4 M12 8v4l3 2"/>`,
 }
 
-// kindOf classifies an item for its icon and the gallery.
+// fileKind classifies an item for its icon and the gallery.
 func fileKind(it drive.Item) string {
 	if it.Folder {
 		return "folder"
 	}
 	mime := ""
-	if it.Current != nil {
-		mime = it.Current.MIME
+	if v := it.CurrentVersion(); v != nil {
+		mime = v.MIME
 	}
-	ext := strings.ToLower(path.Ext(it.Name))
+	return kindOf(it.Name, mime)
+}
+
+// kindOf classifies a file by its name and MIME type.
+func kindOf(name, mime string) string {
+	ext := strings.ToLower(path.Ext(name))
 	switch {
 	case strings.HasPrefix(mime, "image/") || inSet(ext, ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".heic", ".avif", ".tif", ".tiff"):
 		return "image"

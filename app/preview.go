@@ -68,8 +68,8 @@ func previewType(it drive.Item) (previewKind, string) {
 		return kindNone, ""
 	}
 	mime := ""
-	if it.Current != nil {
-		mime = strings.ToLower(strings.TrimSpace(strings.SplitN(it.Current.MIME, ";", 2)[0]))
+	if v := it.CurrentVersion(); v != nil {
+		mime = strings.ToLower(strings.TrimSpace(strings.SplitN(v.MIME, ";", 2)[0]))
 	}
 	ext := strings.ToLower(path.Ext(it.Name))
 	if m, ok := mediaExts[ext]; ok && (mime == "" || mime == "application/octet-stream") {

@@ -57,10 +57,11 @@ func thumbMIME(b []byte) string {
 
 // thumbBytes opens an item's thumbnail (nil: none, or not an image).
 func thumbBytes(it drive.Item) ([]byte, string) {
-	if it.Current == nil || it.Current.Thumbnail == "" {
+	v := it.CurrentVersion()
+	if v == nil || v.Thumbnail == "" {
 		return nil, ""
 	}
-	lit, err := cap.ParseLIT(it.Current.Thumbnail)
+	lit, err := cap.ParseLIT(v.Thumbnail)
 	if err != nil {
 		return nil, ""
 	}
@@ -80,10 +81,11 @@ type thumbURLs struct {
 // url is the blob: URL of it's thumbnail, made on first use; "" when it
 // has none.
 func (t *thumbURLs) url(it drive.Item) string {
-	if app.IsServer || it.Current == nil || it.Current.Thumbnail == "" {
+	v := it.CurrentVersion()
+	if app.IsServer || v == nil || v.Thumbnail == "" {
 		return ""
 	}
-	key := it.Current.ID + "|" + it.ID
+	key := v.ID + "|" + it.ID
 	if u, ok := t.urls[key]; ok {
 		return u
 	}
@@ -106,8 +108,10 @@ func (t *thumbURLs) keep(items []drive.Item) {
 	}
 	live := map[string]bool{}
 	for _, it := range items {
-		if it.Current != nil {
-			live[it.Current.ID+"|"+it.ID] = true
+		// The node's version id, not CurrentVersion: that would open
+		// every version of a long folder (drive.Item.CurrentVersion).
+		if it.Node.Current != nil {
+			live[it.Node.Current.ID+"|"+it.ID] = true
 		}
 	}
 	for k, u := range t.urls {

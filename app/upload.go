@@ -280,7 +280,7 @@ func (u *uploader) run(j *upJob) {
 	}
 	// The thumbnail is the browser's re-encode of the picture: no metadata
 	// from the original goes into it.
-	if fileKind(drive.Item{Name: name, Current: &drive.Version{MIME: j.file.Type()}}) == "image" {
+	if kindOf(name, j.file.Type()) == "image" {
 		opts.Thumbnail = makeThumbnail(ctx, j.file)
 	}
 	put, err := d.NewPut(j.file, j.file.Size(), opts)

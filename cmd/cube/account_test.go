@@ -388,10 +388,10 @@ func clientKeys(t *testing.T, cfg string) map[string][]byte {
 				walk(it.ID)
 				continue
 			}
-			if it.Current == nil {
+			if it.CurrentVersion() == nil {
 				t.Fatalf("%s has no version", it.Name)
 			}
-			switch c, _ := cap.Parse(it.Current.Cap); c := c.(type) {
+			switch c, _ := cap.Parse(it.CurrentVersion().Cap); c := c.(type) {
 			case cap.CHK:
 				keys["content key of "+it.Name] = bytes.Clone(c.Key[:])
 				keys["read cap of "+it.Name] = []byte(c.String())

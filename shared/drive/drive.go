@@ -327,8 +327,20 @@ type Item struct {
 	// not given yet in this Drive (UnlockItem).
 	Locked, NeedsPassword bool
 	Trashed               *time.Time
-	Current               *Version // files
 	Node                  api.Node // as the node keeps it
+	current               *Version // files: opened (CurrentVersion)
+	lazy                  *lazyVersion
+}
+
+// CurrentVersion is a file's current version: opened with the item, or
+// for an item from List, on first use (once; every copy of the item then
+// has it). Nil for folders, files without one, and one whose metadata
+// does not open (opening the item by itself then says why).
+func (it Item) CurrentVersion() *Version {
+	if it.current != nil || it.lazy == nil {
+		return it.current
+	}
+	return it.lazy.get()
 }
 
 // Version is one content of a file, metadata opened.
@@ -362,7 +374,8 @@ func (d *Drive) Item(ctx context.Context, id string) (Item, []Item, error) {
 	return it, anc, err
 }
 
-// List returns a folder's live children (every page). Files dropped into
+// List returns a folder's live children (every page); a file's current
+// version is opened on first use (Item.CurrentVersion). Files dropped into
 // the folder through a drop link are adopted first (links.go, drop.go), so
 // they appear in it; an adoption that fails does not fail the listing.
 func (d *Drive) List(ctx context.Context, folderID string) ([]Item, error) {
@@ -373,7 +386,7 @@ func (d *Drive) List(ctx context.Context, folderID string) ([]Item, error) {
 	var out []Item
 	err := d.eachChildPage(ctx, folderID, func(page []api.Node) error {
 		for _, n := range page {
-			it, err := d.item(ctx, n)
+			it, err := d.openItem(ctx, n, true)
 			if err != nil {
 				return err
 			}
@@ -650,14 +663,14 @@ func (d *Drive) copyInto(ctx context.Context, it Item, parentID, name string) (I
 		keep := it.KeepHistory
 		req = api.CreateNodeRequest{ID: id, Parent: parentID, Kind: api.KindFolder, KeepHistory: &keep}
 	} else {
-		if it.Current == nil {
+		if it.CurrentVersion() == nil {
 			return Item{}, fmt.Errorf("drive: %s has no content", it.Name)
 		}
 		fm := vault.FileMeta{Name: name, Size: it.Size, Modified: it.Modified}
 		if plain, err = fm.Marshal(); err != nil {
 			return Item{}, err
 		}
-		v := it.Current
+		v := it.CurrentVersion()
 		vid := NewID()
 		vm := vault.VersionMeta{Cap: v.Cap, MIME: v.MIME, Modified: v.Modified, Thumbnail: v.Thumbnail, Scrubbed: v.Scrubbed}
 		vplain, err := vm.Marshal()

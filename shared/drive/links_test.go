@@ -90,7 +90,7 @@ func TestLinksOnNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := s.Root(); r.Name != "a.bin" || r.Folder || r.Current == nil || r.Size != int64(len(aData)) {
+	if r := s.Root(); r.Name != "a.bin" || r.Folder || r.CurrentVersion() == nil || r.Size != int64(len(aData)) {
 		t.Fatalf("file link root: %+v", r)
 	}
 	if got := readShared(t, s, s.Root().ID); !bytes.Equal(got, aData) {

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"github.com/communitycube/cube/internal/cubetest"
 	"io/fs"
@@ -175,12 +176,12 @@ func TestDriveOnNode(t *testing.T) {
 
 	big := randomBytes(300_000)
 	f1 := put(t, d, docs.ID, "big.bin", big, PutOptions{NoScrub: true})
-	if f1.Size != int64(len(big)) || f1.Current == nil || !strings.HasPrefix(f1.Current.Cap, "URI:CHK:") {
+	if f1.Size != int64(len(big)) || f1.CurrentVersion() == nil || !strings.HasPrefix(f1.CurrentVersion().Cap, "URI:CHK:") {
 		t.Fatalf("put: %+v", f1)
 	}
 	tiny := put(t, d, docs.ID, "tiny.txt", []byte("hello"), PutOptions{})
-	if !strings.HasPrefix(tiny.Current.Cap, "URI:LIT:") || tiny.Current.MIME != "text/plain; charset=utf-8" {
-		t.Fatalf("tiny: %+v", tiny.Current)
+	if !strings.HasPrefix(tiny.CurrentVersion().Cap, "URI:LIT:") || tiny.CurrentVersion().MIME != "text/plain; charset=utf-8" {
+		t.Fatalf("tiny: %+v", tiny.CurrentVersion())
 	}
 	zero := put(t, d, docs.ID, "zero", nil, PutOptions{})
 	if !bytes.Equal(read(t, d, zero.ID, ""), nil) || !bytes.Equal(read(t, d, tiny.ID, ""), []byte("hello")) || !bytes.Equal(read(t, d, f1.ID, ""), big) {
@@ -500,18 +501,18 @@ func TestThumbnailOnNode(t *testing.T) {
 			t.Fatalf("%s: the thumbnail differs (%v)", where, err)
 		}
 	}
-	check("put", it.Current)
+	check("put", it.CurrentVersion())
 	got, _, err := d.Item(ctx, it.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("item", got.Current)
+	check("item", got.CurrentVersion())
 	d2, _ := signIn(t, url, nil)
 	ls, err := d2.List(ctx, root)
 	if err != nil || len(ls) != 1 {
 		t.Fatalf("list: %q %v", names(ls), err)
 	}
-	check("list on another device", ls[0].Current)
+	check("list on another device", ls[0].CurrentVersion())
 	if !bytes.Equal(read(t, d2, it.ID, ""), photo) {
 		t.Fatal("the content differs")
 	}
@@ -519,12 +520,12 @@ func TestThumbnailOnNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("copy", cp.Current)
+	check("copy", cp.CurrentVersion())
 
 	// A new version without one has none; the old version keeps its own.
 	it2 := put(t, d, root, "photo.bin", randomBytes(1000), PutOptions{NoScrub: true, Replace: true})
-	if it2.Current.Thumbnail != "" {
-		t.Fatalf("a version without a thumbnail has %q", it2.Current.Thumbnail)
+	if it2.CurrentVersion().Thumbnail != "" {
+		t.Fatalf("a version without a thumbnail has %q", it2.CurrentVersion().Thumbnail)
 	}
 	vs, err := d.Versions(ctx, it.ID)
 	if err != nil || len(vs) != 2 {
@@ -544,5 +545,86 @@ func TestThumbnailOnNode(t *testing.T) {
 	}
 	if _, err := d.Resolve(ctx, "/big-thumb.bin"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("the refused file was registered: %v", err)
+	}
+}
+
+// answerHook lets after change each answer.
+type answerHook struct {
+	api.Transport
+	after func(r *api.Request, resp *api.Response)
+}
+
+func (h answerHook) RoundTrip(ctx context.Context, r *api.Request) (*api.Response, error) {
+	resp, err := h.Transport.RoundTrip(ctx, r)
+	if err == nil {
+		h.after(r, resp)
+	}
+	return resp, err
+}
+
+// TestListOpensVersionsOnUse: List opens a file's current version only
+// when it is asked for (a long folder draws a few rows); a version whose
+// metadata the node tampered with leaves the rest of the folder readable,
+// and a version not opened before the drive closed is not opened after.
+func TestListOpensVersionsOnUse(t *testing.T) {
+	ctx := context.Background()
+	url, _, _ := startNode(t)
+	d, _ := signIn(t, url, nil)
+	dir, err := d.Mkdir(ctx, d.RootID(), "dir", CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := put(t, d, dir.ID, "a.txt", randomBytes(100), PutOptions{NoScrub: true})
+	b := put(t, d, dir.ID, "b.txt", randomBytes(100), PutOptions{NoScrub: true})
+	c := put(t, d, dir.ID, "c.txt", randomBytes(100), PutOptions{NoScrub: true})
+
+	// Another device whose node flips a byte of b's version metadata in
+	// folder listings.
+	jar, _ := cookiejar.New(nil)
+	cl := &api.Client{Base: url, Transport: answerHook{api.HTTPTransport{Client: &http.Client{Jar: jar}}, func(r *api.Request, resp *api.Response) {
+		if !strings.Contains(r.URL, "/children") {
+			return
+		}
+		var page api.Children
+		if json.Unmarshal(resp.Body, &page) != nil {
+			return
+		}
+		for i := range page.Items {
+			if page.Items[i].ID == b.ID {
+				page.Items[i].Current.Meta[5] ^= 1
+			}
+		}
+		resp.Body, _ = json.Marshal(page)
+	}}}
+	if _, err := cl.Login(ctx, "admin", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	d2, _, err := Unlock(ctx, cl, testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := d2.List(ctx, dir.ID)
+	if err != nil || len(ls) != 3 {
+		t.Fatalf("list: %q %v", names(ls), err)
+	}
+	byID := map[string]Item{}
+	for _, it := range ls {
+		byID[it.ID] = it
+	}
+	if v := byID[a.ID].CurrentVersion(); v == nil || v.Cap != a.CurrentVersion().Cap || !v.Current {
+		t.Fatalf("a: %+v", v)
+	}
+	if v := byID[b.ID].CurrentVersion(); v != nil {
+		t.Fatalf("b's tampered version opened: %+v", v)
+	}
+	if _, _, err := d2.Item(ctx, b.ID); err != nil { // the node's answer for b alone is not tampered with
+		t.Fatal(err)
+	}
+	d2.Close()
+	if v := byID[c.ID].CurrentVersion(); v != nil {
+		t.Fatalf("c's version opened after the drive closed: %+v", v)
+	}
+	if c.CurrentVersion() == nil {
+		t.Fatal("c has no version")
 	}
 }

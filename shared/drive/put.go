@@ -341,10 +341,10 @@ func (d *Drive) Open(ctx context.Context, fileID, versionID string) (File, Versi
 		if it.NeedsPassword {
 			return nil, v, ErrNeedsPassword
 		}
-		if it.Folder || it.Current == nil {
+		if it.Folder || it.CurrentVersion() == nil {
 			return nil, v, fmt.Errorf("drive: %s is not a file", it.Name)
 		}
-		v = *it.Current
+		v = *it.CurrentVersion()
 	} else {
 		vs, err := d.Versions(ctx, fileID)
 		if err != nil {

@@ -182,7 +182,7 @@ func OpenLink(ctx context.Context, c *api.Client, id string, s Secret) (*Shared,
 			return nil, err
 		}
 		v.Current = true
-		root.Current = &v
+		root.current = &v
 		root.Size = v.Size
 	}
 	sh.root = root
@@ -315,7 +315,7 @@ func (s *Shared) item(pk vault.Key, n api.Node) (Item, error) {
 			return it, err
 		}
 		v.Current = true
-		it.Current = &v
+		it.current = &v
 	}
 	return it, nil
 }

@@ -205,7 +205,7 @@ func (d *Drive) shareRootItem(it Item, n api.Node, r shareRoot) (Item, error) {
 		return it, err
 	}
 	v.Current = true
-	it.Current = &v
+	it.current = &v
 	it.Size = v.Size
 	return it, nil
 }
