@@ -383,21 +383,9 @@ func (d *Drive) List(ctx context.Context, folderID string) ([]Item, error) {
 		return nil, err
 	}
 	_, _ = d.AdoptDrops(ctx, folderID) // best effort: AdoptDrops leaves what fails for next time
-	var out []Item
-	err := d.eachChildPage(ctx, folderID, func(page []api.Node) error {
-		for _, n := range page {
-			it, err := d.openItem(ctx, n, true)
-			if err != nil {
-				return err
-			}
-			out = append(out, it)
-		}
-		return nil
+	return openAhead(ctx, d.childPages(folderID), func(n api.Node) (Item, error) {
+		return d.openItem(ctx, n, true)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // CreateOptions choose how a folder or file is made.

@@ -263,29 +263,17 @@ func (s *Shared) List(ctx context.Context, folderID string) ([]Item, error) {
 	if folder.Kind != api.KindFolder {
 		return nil, errors.New("This is a file, not a folder.")
 	}
-	var out []Item
-	err = pagesAhead(ctx, func(ctx context.Context, after string) (api.Children, error) {
+	return openAhead(ctx, func(ctx context.Context, after string) (api.Children, error) {
 		return s.c.LinkChildren(ctx, s.pl.ID, folderID, after)
-	}, func(page []api.Node) error {
-		for _, n := range page {
-			if n.Parent != folderID {
-				return fmt.Errorf("%w: the node listed an item of another folder", vault.ErrCorrupt)
-			}
-			s.mu.Lock()
-			s.nodes[n.ID] = n
-			s.mu.Unlock()
-			it, err := s.item(pk, n)
-			if err != nil {
-				return err
-			}
-			out = append(out, it)
+	}, func(n api.Node) (Item, error) {
+		if n.Parent != folderID {
+			return Item{}, fmt.Errorf("%w: the node listed an item of another folder", vault.ErrCorrupt)
 		}
-		return nil
+		s.mu.Lock()
+		s.nodes[n.ID] = n
+		s.mu.Unlock()
+		return s.item(pk, n)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // item opens a node's metadata under its parent's key pk.
